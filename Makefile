@@ -1,0 +1,63 @@
+# Backpropagation from Scratch: the two commands are `make book` and `make test`.
+# Both create the virtual environment .venv from requirements*.txt the first time they run.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Stamp files: the venv is rebuilt when a requirements file changes.
+BOOK_STAMP := $(VENV)/.book-installed
+DEV_STAMP  := $(VENV)/.dev-installed
+
+.PHONY: book test lab execute exercises grade bench lint clean help
+
+help:
+	@echo "make book       build the HTML book into _build/html"
+	@echo "make test       run every test (package, notebooks, grading, build and browser)"
+	@echo "make lab        open JupyterLab in book/"
+	@echo "make execute    re-run every chapter in book/ and save its outputs (NB=path for one)"
+	@echo "make exercises  regenerate exercises/ from solutions/"
+	@echo "make grade SUBMISSIONS=folder   grade a folder of student notebooks"
+	@echo "make bench      time one training step against PyTorch (if installed)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BOOK_STAMP): requirements.txt constraints.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(DEV_STAMP): $(BOOK_STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+book: $(BOOK_STAMP)
+	$(BIN)/python tools/fetch_web_assets.py
+	$(BIN)/jupyter-book build . -W --keep-going
+
+test: $(DEV_STAMP)
+	$(BIN)/ruff check src tests benchmarks tools book
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=120 -p no:cacheprovider book
+
+lab: $(BOOK_STAMP)
+	$(BIN)/jupyter lab book
+
+execute: $(BOOK_STAMP)
+	$(BIN)/python tools/execute_notebooks.py $(or $(NB),$(wildcard book/*.ipynb))
+
+exercises: $(DEV_STAMP)
+	$(BIN)/python tools/make_exercises.py
+
+grade: $(DEV_STAMP)
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=path/to/folder"; exit 2)
+	$(BIN)/python -m grading $(SUBMISSIONS)
+
+bench: $(BOOK_STAMP)
+	$(BIN)/python benchmarks/train_step.py
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests benchmarks tools book
+
+clean:
+	rm -rf _build

@@ -1,0 +1,162 @@
+"""The training loop: mini-batches, forward, loss, backward, update; with history, validation,
+early stopping, gradient clipping, a progress bar, and a clear stop when training diverges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import batches
+from .init import RNG, make_rng
+from .layers import Layer, backward_to_parameters
+from .losses import Loss
+from .optim import LRScheduler, Optimizer, clip_grad_norm
+
+
+@dataclass
+class History:
+    """What `fit` records. Per optimiser step: `step_loss`, `lr`. Per epoch: `train_loss`
+    (mean of that epoch's batch losses) and, with validation data, `val_loss` and `val_accuracy`."""
+
+    step_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # with early stopping: the epoch whose weights were kept
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became inf or NaN. `history` holds everything recorded up to that step."""
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+def predict(model: Layer, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The model's outputs for X (n, features), computed in batches: (n, outputs)."""
+    return np.concatenate([model.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+
+
+def accuracy(model_or_outputs: Layer | np.ndarray, X_or_labels: np.ndarray,
+             y: np.ndarray | None = None) -> float:
+    """Fraction of correct class predictions.
+
+    accuracy(model, X, y): runs the model. accuracy(outputs, y): outputs (n, classes) logits or
+    probabilities (argmax decides), or (n, 1) for a binary problem (> 0.5 decides, so pass
+    probabilities there, not logits).
+    """
+    if isinstance(model_or_outputs, Layer):
+        outputs, labels = predict(model_or_outputs, X_or_labels), y
+    else:
+        outputs, labels = np.asarray(model_or_outputs), X_or_labels
+    labels = np.asarray(labels).reshape(-1)
+    if outputs.ndim == 2 and outputs.shape[1] > 1:
+        predicted = outputs.argmax(axis=1)
+    else:
+        predicted = (outputs.reshape(-1) > 0.5).astype(int)
+    return float(np.mean(predicted == labels))
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int | None = None) -> np.ndarray:
+    """Counts (classes, classes): row = true class, column = predicted class."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    classes = classes or int(max(y_true.max(), y_pred.max())) + 1
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+def _snapshot(model: Layer) -> list[np.ndarray]:
+    return [p.data.copy() for p in model.parameters()]
+
+
+def _restore(model: Layer, snapshot: list[np.ndarray]) -> None:
+    for p, saved in zip(model.parameters(), snapshot, strict=True):
+        p.data[...] = saved
+
+
+def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *,
+        epochs: int = 10, batch_size: int | None = None, shuffle: bool = True, rng: RNG = 0,
+        X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
+        scheduler: LRScheduler | None = None, clip_norm: float | None = None,
+        patience: int | None = None, progress: bool = True) -> History:
+    """Train `model` in place and return its History.
+
+    X: (n, features); y: what `loss` expects for those rows (labels (n,) or targets (n, outputs)).
+    batch_size: rows per step; None means the whole set (batch gradient descent), 1 is SGD.
+    X_val, y_val: evaluated after every epoch (loss, and accuracy for classification).
+    scheduler: stepped once per epoch.  clip_norm: clip the joint gradient norm per step.
+    patience: early stopping; stop after this many epochs without a better validation loss and
+    put back the weights of the best epoch.
+    progress: a tqdm progress bar (a widget in Jupyter, text in a terminal).
+
+    Raises TrainingDiverged, naming the epoch and step, when the loss stops being finite.
+    """
+    if patience is not None and X_val is None:
+        raise ValueError("early stopping (patience=...) needs validation data: pass X_val and y_val")
+    rng = make_rng(rng)
+    batch_size = batch_size or len(X)
+    history = History()
+    best_val, best_weights, waited = math.inf, None, 0
+    bar = _progress_bar(epochs, progress)
+    # Overflow is expected when training diverges; it is reported once, below, not as warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(1, epochs + 1):
+            epoch_losses = []
+            for xb, yb in batches(X, y, batch_size, shuffle=shuffle, rng=rng):
+                optimizer.zero_grad()
+                value = loss.forward(model.forward(xb), yb)
+                if not math.isfinite(value):
+                    bar.close()
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch}, step {len(history.step_loss) + 1}: "
+                        f"the loss became {value}. The learning rate (lr={optimizer.lr:g}) is "
+                        f"probably too large; try lr={optimizer.lr / 10:g}.",
+                        history,
+                    )
+                backward_to_parameters(model, loss.backward())
+                if clip_norm is not None:
+                    clip_grad_norm(model.parameters(), clip_norm)
+                optimizer.step()
+                history.step_loss.append(value)
+                history.lr.append(optimizer.lr)
+                epoch_losses.append(value)
+            history.train_loss.append(float(np.mean(epoch_losses)))
+            if scheduler is not None:
+                scheduler.step()
+            postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
+            if X_val is not None:
+                outputs = predict(model, X_val)
+                history.val_loss.append(loss.forward(outputs, y_val))
+                if outputs.ndim == 2 and outputs.shape[1] > 1:
+                    history.val_accuracy.append(accuracy(outputs, y_val))
+                postfix["val_loss"] = f"{history.val_loss[-1]:.4f}"
+                if patience is not None:
+                    if history.val_loss[-1] < best_val:
+                        best_val, best_weights, waited = history.val_loss[-1], _snapshot(model), 0
+                        history.best_epoch = epoch
+                    else:
+                        waited += 1
+                        if waited >= patience:
+                            break
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
+    bar.close()
+    if best_weights is not None:
+        _restore(model, best_weights)
+    return history
+
+
+def _progress_bar(epochs: int, enabled: bool):
+    from tqdm.auto import tqdm  # a widget in Jupyter, plain text elsewhere
+
+    return tqdm(total=epochs, unit="epoch", disable=not enabled, leave=True)

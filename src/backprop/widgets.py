@@ -1,0 +1,258 @@
+"""Interactive explorers, in two forms built from the same two functions:
+
+- `run(**params) -> result` does the computation (e.g. trains a small model at one learning rate);
+- `draw(ax, result, **params)` draws one picture of it.
+
+`live_explorer` wraps them in ipywidgets sliders that re-run and redraw (Jupyter, Binder).
+`precomputed_explorer` runs them once per slider value and returns a kernel-free slider
+(matplotlib's `to_jshtml`) that still moves in the static HTML book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.animation import FuncAnimation
+from matplotlib.ticker import FormatStrFormatter, NullLocator
+
+from .data import batches, regression_1d
+from .layers import Linear, Sequential, Tanh
+from .losses import MSELoss
+from .optim import SGD
+
+Run = Callable[..., Any]
+Draw = Callable[..., None]
+
+
+def _format(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
+
+
+def live_explorer(run: Run, draw: Draw, *, figsize: tuple[float, float] = (6.4, 3.8),
+                  **sliders: Sequence[Any]):
+    """Sliders (one per keyword, each over its list of values) that call run and draw on change.
+
+    Returns an ipywidgets VBox; display it as a cell's last expression. Needs a live kernel.
+    """
+    import ipywidgets as widgets  # only here: the rest of the package works without ipywidgets
+
+    controls = {
+        name: widgets.SelectionSlider(
+            options=[(_format(v), v) for v in values], value=values[len(values) // 2],
+            description=name, continuous_update=False,
+            layout=widgets.Layout(width="420px"), style={"description_width": "60px"})
+        for name, values in sliders.items()
+    }
+    output = widgets.Output()
+
+    def redraw(_change=None) -> None:
+        params = {name: control.value for name, control in controls.items()}
+        with output:
+            output.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=figsize)
+            draw(ax, run(**params), **params)
+            plt.show()
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([*controls.values(), output])
+
+
+@dataclass
+class PrecomputedExplorer:
+    """A kernel-free slider: `values` it was computed at, their `results`, and the `html` player."""
+
+    name: str
+    values: list[Any]
+    results: list[Any]
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def precomputed_explorer(run: Run, draw: Draw, *, figsize: tuple[float, float] = (6.4, 3.8),
+                         interval_ms: int = 800, **slider: Sequence[Any]) -> PrecomputedExplorer:
+    """Run once per value of the single keyword slider and render every picture into a JavaScript
+    slider (one animation frame per value). Fix other parameters with a lambda or functools.partial.
+    """
+    if len(slider) != 1:
+        raise ValueError(f"precomputed_explorer takes exactly one slider, got {sorted(slider)}")
+    (name, values), = slider.items()
+    values = list(values)
+    results = [run(**{name: v}) for v in values]
+    fig, ax = plt.subplots(figsize=figsize)
+
+    def show(frame: int) -> None:
+        ax.clear()
+        draw(ax, results[frame], **{name: values[frame]})
+
+    animation = FuncAnimation(fig, show, frames=len(values), interval=interval_ms, repeat=False)
+    html = animation.to_jshtml(default_mode="once")
+    plt.close(fig)
+    return PrecomputedExplorer(name, values, results, html)
+
+
+# ----------------------------------------------------------------------------- the lr explorer
+
+# Too small (0.001, 0.003), converging (0.01 to 0.3), oscillating (0.6 to 0.8), diverging (1, 2).
+LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.6, 0.7, 0.8, 1.0, 2.0]
+
+
+@dataclass
+class LossCurve:
+    """Losses of one training run; `diverged_at` is the step where the loss left all bounds."""
+
+    losses: np.ndarray
+    diverged_at: int | None
+
+    @property
+    def verdict(self) -> str:
+        if self.diverged_at is not None:
+            return f"diverges at step {self.diverged_at}"
+        rises = np.sum(np.diff(self.losses) > 0)
+        if self.losses[-1] > 0.5 * self.losses[0]:
+            return "too small: barely moves" if rises == 0 else "no progress"
+        return "oscillates, then converges" if rises > 0 else "converges"
+
+
+def _regression_net(hidden: int, seed: int) -> Sequential:
+    """The 1-`hidden`-1 tanh network of both chapter-7 explorers, seeded (same start for every run)."""
+    return Sequential(Linear(1, hidden, init="xavier_normal", rng=seed), Tanh(),
+                      Linear(hidden, 1, init="xavier_normal", rng=seed + 1))
+
+
+def train_regression(lr: float, steps: int = 100, hidden: int = 16, seed: int = 0) -> LossCurve:
+    """Full-batch gradient descent on a 1-16-1 tanh network fitting a noisy sine (64 points).
+
+    Small enough to retrain on every slider move. Stops when the loss is no longer finite or grows
+    past 1e4 times its start: that is divergence, reported as such rather than as overflow.
+    """
+    X, y = regression_1d(64, noise=0.1, rng=seed)
+    model = _regression_net(hidden, seed)
+    loss, optimizer = MSELoss(), SGD(model.parameters(), lr=lr)
+    losses: list[float] = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(steps):
+            optimizer.zero_grad()
+            value = loss.forward(model.forward(X), y)
+            if not np.isfinite(value) or (losses and value > 1e4 * losses[0]):
+                return LossCurve(np.array(losses), diverged_at=step)
+            losses.append(value)
+            model.backward(loss.backward())
+            optimizer.step()
+    return LossCurve(np.array(losses), diverged_at=None)
+
+
+def draw_loss_curve(ax: plt.Axes, curve: LossCurve, lr: float, steps: int = 100) -> None:
+    """One learning rate's loss curve on fixed axes, titled with what happened."""
+    ax.plot(np.arange(len(curve.losses)), curve.losses, color="#3b6ea8")
+    if curve.diverged_at is not None:
+        ax.axvline(curve.diverged_at, color="#c0392b", linestyle="--")
+        ax.text(curve.diverged_at, 1, "  diverged: loss left all bounds", color="#c0392b",
+                va="center", fontsize=9)
+    ax.set_yscale("log")
+    # Plain labels (0.01 ... 100) and no minor ticks, for speed: mathtext labels like $10^{-2}$
+    # and the minor ticks of a log axis take most of a redraw, and a live update (retrain +
+    # redraw) should stay under 150 ms (benchmarks/slider_update.py).
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(0, steps)
+    ax.set_ylim(1e-2, 1e2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (MSE)")
+    ax.set_title(f"learning rate η = {lr:g}: {curve.verdict}")
+
+
+def learning_rate_explorer(learning_rates: Sequence[float] = LEARNING_RATES, *, live: bool = False):
+    """Chapter 7's explorer: the loss curve of `train_regression` as the learning rate moves.
+
+    live=True: ipywidgets slider (needs a kernel). live=False: PrecomputedExplorer for the HTML book.
+    """
+    if live:
+        return live_explorer(train_regression, draw_loss_curve, lr=list(learning_rates))
+    return precomputed_explorer(train_regression, draw_loss_curve, lr=list(learning_rates))
+
+
+# ----------------------------------------------------------------------------- the batch-size explorer
+
+BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
+
+
+@dataclass
+class MinibatchRun:
+    """One training run at one batch size, measured against the work it cost.
+
+    gradients: (updates + 1,) per-example gradients computed so far (0 at the start), the cost.
+    losses: (updates + 1,) loss on the whole training set at the start and after each update.
+    """
+
+    batch_size: int
+    gradients: np.ndarray
+    losses: np.ndarray
+
+    @property
+    def updates(self) -> int:
+        return len(self.losses) - 1
+
+    @property
+    def rise_fraction(self) -> float:
+        """Fraction of updates after which the whole-set loss went up: how noisy the descent is."""
+        return float(np.mean(np.diff(self.losses) > 0))
+
+
+def train_minibatch(batch_size: int, epochs: int = 20, lr: float = 0.2, hidden: int = 16,
+                    seed: int = 0) -> MinibatchRun:
+    """Mini-batch SGD on `train_regression`'s problem (64 points) for a fixed number of epochs.
+
+    batch_size = 64 is batch gradient descent (every example per update), 1 is stochastic gradient
+    descent, anything in between is mini-batch. Every run computes the same number of per-example
+    gradients (epochs * 64); what changes is how many updates they buy and how noisy those are.
+    """
+    X, y = regression_1d(64, noise=0.1, rng=seed)
+    if not 1 <= batch_size <= len(X):
+        raise ValueError(f"batch_size must be between 1 and {len(X)}, got {batch_size}")
+    model = _regression_net(hidden, seed)
+    loss, optimizer = MSELoss(), SGD(model.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+    gradients, losses = [0], [loss.forward(model.forward(X), y)]
+    for _ in range(epochs):
+        for xb, yb in batches(X, y, batch_size, rng=rng):
+            optimizer.zero_grad()
+            loss.forward(model.forward(xb), yb)
+            model.backward(loss.backward())
+            optimizer.step()
+            gradients.append(gradients[-1] + len(xb))
+            losses.append(loss.forward(model.forward(X), y))  # for the plot; not part of training
+    return MinibatchRun(batch_size, np.array(gradients), np.array(losses))
+
+
+def draw_minibatch_curve(ax: plt.Axes, run: MinibatchRun, batch_size: int) -> None:
+    """Whole-set loss against per-example gradients computed, on fixed axes."""
+    ax.plot(run.gradients, run.losses, color="#3b6ea8", linewidth=1.2,
+            marker="o" if run.updates <= 80 else None, markersize=3)
+    ax.set_yscale("log")
+    ax.set_yticks([0.02, 0.05, 0.1, 0.2, 0.5])
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # plain labels, as in draw_loss_curve
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(0, run.gradients[-1])
+    ax.set_ylim(0.02, 0.6)
+    ax.set_xlabel("per-example gradients computed (cost)")
+    ax.set_ylabel("training loss (MSE, all 64 points)")
+    ax.set_title(f"batch size {batch_size}: {run.updates} updates, loss rose after "
+                 f"{run.rise_fraction:.0%} of them")
+
+
+def batch_size_explorer(batch_sizes: Sequence[int] = BATCH_SIZES, *, live: bool = False):
+    """Chapter 7's second explorer: the loss of `train_minibatch` as the batch size moves.
+
+    live=True: ipywidgets slider (needs a kernel). live=False: PrecomputedExplorer for the HTML book.
+    """
+    if live:
+        return live_explorer(train_minibatch, draw_minibatch_curve, batch_size=list(batch_sizes))
+    return precomputed_explorer(train_minibatch, draw_minibatch_curve, batch_size=list(batch_sizes))
