@@ -1,0 +1,145 @@
+"""Masters -> student notebooks and autograder zips, with `otter assign`.
+
+For each exercise set NAME, the master `solutions/NAME.ipynb` is copied into a temporary folder and
+`otter assign` runs there (in its own process: it changes directory). Before that, the copy's
+ASSIGNMENT CONFIG gets what the autograder needs to run anywhere, so the masters need not repeat it:
+the pinned NumPy and scikit-learn of requirements.txt, and the `backprop` package itself as a file
+of the zip (the tests use `backprop.exercises`; Gradescope cannot pip-install this repository).
+Then:
+
+- the student notebook (solutions and hidden tests removed) is normalised (cell ids numbered, editor
+  metadata dropped) so that the same master always gives the same file, and written to
+  `exercises/NAME.ipynb`;
+- the autograder zip (every test, hidden ones included) goes to `autograder/NAME.zip`, and the
+  solved notebook in student layout to `autograder/NAME.ipynb` (both git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from . import EXERCISE_SETS
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPOSITORY / "solutions"
+EXERCISES = REPOSITORY / "exercises"
+AUTOGRADER = REPOSITORY / "autograder"
+PACKAGE = REPOSITORY / "src" / "backprop"
+REQUIREMENTS = REPOSITORY / "requirements.txt"
+# What the grading image needs besides otter-grader, pinned as in requirements.txt.
+GRADING_REQUIREMENTS = ("numpy", "scikit-learn")
+ASSIGN_TIME_LIMIT = 600  # seconds for one `otter assign`, which runs the master's tests
+
+
+def pinned_requirements() -> list[str]:
+    """The lines of requirements.txt that pin GRADING_REQUIREMENTS, e.g. ["numpy==2.4.6", ...]."""
+    pins = {}
+    for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+        name = line.split("==")[0].strip().lower()
+        if name in GRADING_REQUIREMENTS:
+            pins[name] = line.strip()
+    missing = set(GRADING_REQUIREMENTS) - set(pins)
+    if missing:
+        raise RuntimeError(f"requirements.txt does not pin {sorted(missing)}")
+    return [pins[name] for name in GRADING_REQUIREMENTS]
+
+
+def config_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The raw `# ASSIGNMENT CONFIG` cell of a master notebook."""
+    for cell in notebook.cells:
+        if cell.cell_type == "raw" and cell.source.lstrip().upper().startswith("# ASSIGNMENT CONFIG"):
+            return cell
+    raise ValueError("the master has no raw '# ASSIGNMENT CONFIG' cell")
+
+
+def prepare_master(name: str, master: Path, work: Path) -> Path:
+    """Copy the master into `work` with the grading requirements and the package added to its config."""
+    notebook = nbformat.read(master, as_version=4)
+    cell = config_cell(notebook)
+    config = yaml.safe_load(cell.source) or {}
+    if config.get("name") != name:
+        raise ValueError(f"{master.name}: the ASSIGNMENT CONFIG name is {config.get('name')!r}, not {name!r}")
+    config["requirements"] = pinned_requirements()
+    config["autograder_files"] = ["backprop"]
+    cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
+    shutil.copytree(PACKAGE, work / "backprop", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    copy = work / f"{name}.ipynb"
+    nbformat.write(notebook, copy)
+    return copy
+
+
+def normalise(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Same master, same bytes: number the cell ids and drop editor metadata (jupytext's)."""
+    notebook.metadata.pop("jupytext", None)
+    for number, cell in enumerate(notebook.cells, start=1):
+        cell["id"] = f"{name.split('-')[0]}-{number:02d}"
+        cell.metadata.pop("lines_to_next_cell", None)
+    notebook.nbformat, notebook.nbformat_minor = 4, 5
+    nbformat.validate(notebook)
+    return notebook
+
+
+def build_one(name: str, *, exercises: Path = EXERCISES, autograder: Path = AUTOGRADER,
+              run_tests: bool = True) -> float:
+    """Run otter assign on solutions/NAME.ipynb; write the student notebook and the autograder.
+
+    run_tests: let otter assign grade the solved notebook and fail unless it scores 100 %.
+    Returns the seconds it took. Raises RuntimeError with otter's output when assign fails.
+    """
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"assign-{name}-") as folder:
+        work = Path(folder)
+        master = prepare_master(name, SOLUTIONS / f"{name}.ipynb", work)
+        command = [sys.executable, "-m", "otter", "assign", master.name, "dist"]
+        if not run_tests:
+            command.append("--no-run-tests")
+        done = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=ASSIGN_TIME_LIMIT)
+        if done.returncode != 0:
+            raise RuntimeError(f"otter assign failed for {name}:\n{done.stdout}\n{done.stderr}")
+        student = nbformat.read(work / "dist" / "student" / master.name, as_version=4)
+        exercises.mkdir(parents=True, exist_ok=True)
+        nbformat.write(normalise(student, name), exercises / f"{name}.ipynb")
+        autograder.mkdir(parents=True, exist_ok=True)
+        (zip_file,) = (work / "dist" / "autograder").glob(f"{name}-autograder_*.zip")
+        shutil.copyfile(zip_file, autograder / f"{name}.zip")
+        solved = nbformat.read(work / "dist" / "autograder" / master.name, as_version=4)
+        nbformat.write(normalise(solved, name), autograder / f"{name}.ipynb")
+    return time.perf_counter() - start
+
+
+def build(names: list[str] | tuple[str, ...] = EXERCISE_SETS, *, jobs: int | None = None,
+          **options) -> dict[str, float]:
+    """build_one for several sets at once (each in its own process); {name: seconds}."""
+    unknown = sorted(set(names) - set(EXERCISE_SETS))
+    if unknown:
+        raise ValueError(f"unknown exercise sets {unknown}; known: {', '.join(EXERCISE_SETS)}")
+    with ThreadPoolExecutor(max_workers=jobs or available_cores()) as pool:
+        seconds = pool.map(lambda name: build_one(name, **options), names)
+        return dict(zip(names, seconds, strict=True))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (os.cpu_count where affinity is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def out_of_date(name: str, autograder: Path = AUTOGRADER) -> bool:
+    """Whether autograder/NAME.zip is missing or older than its master or the package."""
+    zip_file = autograder / f"{name}.zip"
+    if not zip_file.exists():
+        return True
+    sources = [SOLUTIONS / f"{name}.ipynb", REQUIREMENTS, *PACKAGE.glob("*.py")]
+    return zip_file.stat().st_mtime < max(path.stat().st_mtime for path in sources)
