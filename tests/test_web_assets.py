@@ -1,0 +1,113 @@
+"""tools/fetch_web_assets.py: the offline MathJax and widget JavaScript, and its Sphinx extension.
+
+No network here: the download is pointed at a closed port, the tarballs are built in memory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import sys
+import tarfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("fetch_web_assets", ROOT / "tools" / "fetch_web_assets.py")
+web_assets = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = web_assets  # dataclasses look their module up there
+_spec.loader.exec_module(web_assets)
+
+MATHJAX = next(p for p in web_assets.PACKAGES if p.name == "mathjax")
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]["config"]
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_a_tarball_that_does_not_match_the_pinned_digest_is_rejected():
+    with pytest.raises(ValueError, match="does not match the pinned"):
+        web_assets._check_integrity(b"not the real mathjax", MATHJAX.integrity, "mathjax")
+
+
+def test_only_the_listed_files_are_unpacked_and_nothing_outside_the_folder(tmp_path):
+    data = _tarball({"package/es5/tex-mml-chtml.js": b"mathjax", "package/es5/output/svg.js": b"svg",
+                     "package/es5/input/tex/extensions/cancel.js": b"cancel",
+                     "package/es5/../../escape.js": b"no", "package/README.md": b"readme"})
+    count = web_assets._unpack(MATHJAX, data, tmp_path)
+    kept = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert kept == ["mathjax/input/tex/extensions/cancel.js", "mathjax/tex-mml-chtml.js"]
+    assert count == 2
+
+
+def test_config_points_only_at_files_the_fetch_provides():
+    wanted = [CONFIG["mathjax_path"], *CONFIG["nb_ipywidgets_js"]]
+    for path in wanted:
+        provided = path in web_assets.GENERATED or any(
+            path.startswith(p.target) and p.keeps(path[len(p.target):]) for p in web_assets.PACKAGES)
+        assert provided, f"_config.yml asks for {path}, which tools/fetch_web_assets.py never writes"
+
+
+def test_without_a_registry_the_fetch_says_so_and_lets_the_build_go_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(web_assets, "ASSETS", tmp_path / ".web_assets")
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setattr(web_assets.time, "sleep", lambda seconds: None)
+    assert web_assets.main() == 0
+    message = capsys.readouterr().err
+    assert "could not fetch" in message and "CDN" in message
+    assert not (tmp_path / ".web_assets").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder left behind
+
+
+def _sphinx_config():
+    return SimpleNamespace(mathjax_path=CONFIG["mathjax_path"],
+                           nb_ipywidgets_js=dict(CONFIG["nb_ipywidgets_js"]),
+                           html_static_path=["_static"], web_assets="")
+
+
+def test_the_build_falls_back_to_the_cdns_when_the_copies_are_missing(tmp_path, monkeypatch):
+    from myst_nb.core.config import ipywidgets_js_factory
+    from sphinx.ext.mathjax import MATHJAX_URL
+
+    monkeypatch.setattr(web_assets, "ASSETS", tmp_path)
+    config = _sphinx_config()
+    web_assets._use_local_assets_or_cdn(None, config)
+    assert config.mathjax_path == MATHJAX_URL
+    assert config.nb_ipywidgets_js == ipywidgets_js_factory()
+    assert config.html_static_path == ["_static"]
+
+
+def test_the_build_serves_the_copies_when_they_are_there(tmp_path, monkeypatch):
+    monkeypatch.setattr(web_assets, "ASSETS", tmp_path)
+    config = _sphinx_config()
+    for path in [config.mathjax_path, *config.nb_ipywidgets_js]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("// test")
+    web_assets._use_local_assets_or_cdn(None, config)
+    assert config.mathjax_path == CONFIG["mathjax_path"]
+    assert config.nb_ipywidgets_js == CONFIG["nb_ipywidgets_js"]
+    assert config.html_static_path == ["_static", str(tmp_path)]
+    assert config.web_assets  # changes with the pins, so a new version rewrites every page
+
+
+def test_pages_lose_the_cdn_stylesheet_of_matplotlib_sliders_and_doubled_scripts():
+    from matplotlib._animation_data import JS_INCLUDE
+
+    first, again = SimpleNamespace(filename=None, attributes={"body": "const A = 1"}), \
+        SimpleNamespace(filename="", attributes={"body": "const A = 1"})
+    other = SimpleNamespace(filename="_static/x.js", attributes={})
+    context = {"body": "<p>before</p>" + JS_INCLUDE, "script_files": [first, other, again]}
+    web_assets._page_without_network_leftovers(None, "page", "page.html", context, None)
+    assert "bootstrapcdn" in JS_INCLUDE and "bootstrapcdn" not in context["body"]
+    assert "<p>before</p>" in context["body"] and "function Animation" in context["body"]
+    assert context["script_files"] == [first, other]
