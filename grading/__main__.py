@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 
 from .build import AUTOGRADER, available_cores
-from .grade import DEFAULT_TIME_LIMIT, grade_folder
+from .grade import DEFAULT_CELL_TIME_LIMIT, DEFAULT_TIME_LIMIT, grade_folder
+from .sandbox import Limits, MiB
+
+DEFAULTS = Limits()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +25,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="where grades.csv and feedback/ go (default: grading_output)")
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT,
                         help=f"seconds allowed per submission (default: {DEFAULT_TIME_LIMIT:g})")
+    parser.add_argument("--cell-time-limit", type=float, default=DEFAULT_CELL_TIME_LIMIT,
+                        help="seconds before one cell is interrupted; the cells after it still run "
+                             f"(default: {DEFAULT_CELL_TIME_LIMIT:g})")
+    limits = parser.add_argument_group("limits per submission (each process of it)")
+    limits.add_argument("--memory-mb", type=int, default=DEFAULTS.memory_bytes // MiB,
+                        help="address space per process, MiB (default: %(default)s)")
+    limits.add_argument("--cpu-seconds", type=int, default=DEFAULTS.cpu_seconds,
+                        help="CPU time per process (default: %(default)s)")
+    limits.add_argument("--max-processes", type=int, default=DEFAULTS.processes,
+                        help="processes and threads (default: %(default)s)")
+    limits.add_argument("--max-file-mb", type=int, default=DEFAULTS.file_bytes // MiB,
+                        help="largest file it may write, MiB (default: %(default)s)")
+    limits.add_argument("--max-output-kb", type=int, default=DEFAULTS.output_bytes // 1024,
+                        help="output kept from its run and from its notebook, KiB (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=available_cores(),
                         help="submissions graded at once (default: the available cores)")
     parser.add_argument("--autograder", type=Path, default=AUTOGRADER,
@@ -30,8 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
     try:
-        grade_folder(args.submissions, args.output, autograder=args.autograder,
-                     time_limit=args.time_limit, jobs=args.jobs)
+        limits = Limits(wall_seconds=args.time_limit, cpu_seconds=args.cpu_seconds,
+                        memory_bytes=args.memory_mb * MiB, processes=args.max_processes,
+                        file_bytes=args.max_file_mb * MiB, output_bytes=args.max_output_kb * 1024)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        grade_folder(args.submissions, args.output, autograder=args.autograder, jobs=args.jobs,
+                     limits=limits, cell_time_limit=args.cell_time_limit)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

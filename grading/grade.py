@@ -14,10 +14,8 @@ from __future__ import annotations
 import ast
 import csv
 import json
-import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ from .sandbox import Limits, isolation_status, run_limited
 
 RUN_ONE = Path(__file__).resolve().with_name("run_one.py")
 DEFAULT_TIME_LIMIT = 300.0  # seconds per submission: a full set runs in well under a minute
+DEFAULT_CELL_TIME_LIMIT = 60.0  # seconds per cell: the slowest solution cell takes a few seconds
 
 
 @dataclass
@@ -106,7 +105,7 @@ def identify(path: Path) -> Submission:
 # --- Running one submission: the only place where submitted code runs --------------------------
 
 def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
-                       limits: Limits | None = None) -> dict:
+                       limits: Limits | None = None, cell_seconds: float | None = None) -> dict:
     """Grade one submission with `otter run` in a fresh temporary folder and return its summary.
 
     notebook: the submission's JSON (written to the temporary folder, so the original file is never
@@ -114,9 +113,12 @@ def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
     The worker (run_one.py) and the autograder zip are copied into the folder, and the worker runs
     there through `sandbox.run_limited`: inside bubblewrap where available (no network, read-only
     system, nothing else visible), always under `limits` (time, memory, CPU, processes, file size).
+    cell_seconds: a cell running longer is interrupted and the next cells still run (default:
+    DEFAULT_CELL_TIME_LIMIT, at most the wall time).
     Returns run_one's JSON summary, or {"limit": "time limit (300 s)"} / {"failure": "..."}.
     """
     limits = limits or Limits(wall_seconds=DEFAULT_TIME_LIMIT)
+    cell_seconds = min(cell_seconds or DEFAULT_CELL_TIME_LIMIT, limits.wall_seconds)
     with tempfile.TemporaryDirectory(prefix="grade-") as folder:
         work = Path(folder)
         (work / "tmp").mkdir()
@@ -126,11 +128,9 @@ def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
         environment = {"TMPDIR": str(work / "tmp"), "MKL_NUM_THREADS": "1",
                        "PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1",
                        "PYTHONWARNINGS": "ignore", "GRADING_WORK_FOLDER": str(work)}
-        command = [sys.executable, "run_one.py", file_name, "autograder.zip", "result.json"]
-        try:
-            outcome = run_limited(command, work, limits, env=environment)
-        finally:
-            kill_processes_started_in(work)  # without bwrap, a kernel may outlive its worker
+        command = [sys.executable, "run_one.py", file_name, "autograder.zip", "result.json",
+                   f"{cell_seconds:g}", str(limits.output_bytes)]
+        outcome = run_limited(command, work, limits, env=environment)
         result = work / "result.json"
         if outcome.reason and (outcome.returncode is None or not result.exists()):
             return {"limit": outcome.reason}
@@ -138,26 +138,12 @@ def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
             tail = (outcome.stdout + outcome.stderr)[-2000:]
             return {"failure": f"the grader stopped without a result (exit code "
                                f"{outcome.returncode}): {tail}"}
-        return json.loads(result.read_text(encoding="utf-8"))
-
-
-def kill_processes_started_in(work: Path) -> None:
-    """SIGKILL every process whose environment says GRADING_WORK_FOLDER=work (Linux: /proc).
-
-    Jupyter starts each kernel in a new session, out of the worker's process group, so a kernel
-    running an endless loop would outlive the worker; its inherited environment still names `work`.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return
-    needle = f"GRADING_WORK_FOLDER={work}\0".encode()
-    for entry in proc.iterdir():
-        if entry.name.isdigit():
-            try:
-                if needle in (entry / "environ").read_bytes():
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except OSError:  # ended meanwhile, or not ours
-                continue
+        try:
+            summary = json.loads(result.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError):  # the submission can write to its own folder
+            return {"failure": "the result file was damaged (did the submission overwrite it?)"}
+        summary["cell_seconds"] = cell_seconds
+        return summary
 
 
 # --- From otter's results to a row and a feedback text ------------------------------------------
@@ -199,7 +185,12 @@ def first_cell_error(summary: dict, notebook: dict) -> str:
     if first["source"] in sources:
         where = f"code cell {sources.index(first['source']) + 1}"
     more = f" ({len(errors) - 1} more cells raised too)" if len(errors) > 1 else ""
-    return f"{where} raised {first['ename']}: {first['evalue']}{more}; the cells after it still ran"
+    if first["ename"] == "KeyboardInterrupt":  # how the cell time limit stops a cell
+        what = (f"was stopped at the cell time limit ({summary.get('cell_seconds', 0):g} s; an endless "
+                "loop, or far too much work?)")
+    else:
+        what = f"raised {first['ename']}" + (f": {first['evalue']}" if first["evalue"] else "")
+    return f"{where} {what}{more}; the cells after it still ran"
 
 
 def make_row(submission: Submission, summary: dict, descriptions: dict[str, str], seconds: float) -> Row:
@@ -234,7 +225,8 @@ def make_row(submission: Submission, summary: dict, descriptions: dict[str, str]
     return row
 
 
-def grade_one(submission: Submission, autograder: Path, limits: Limits) -> Row:
+def grade_one(submission: Submission, autograder: Path, limits: Limits,
+              cell_seconds: float | None = None) -> Row:
     if submission.error:
         return Row(submission.path.name, submission.exercise_set or "", error=submission.error,
                    note=submission.note)
@@ -246,7 +238,7 @@ def grade_one(submission: Submission, autograder: Path, limits: Limits) -> Row:
     notebook["metadata"] = metadata
     zip_file = autograder / f"{submission.exercise_set}.zip"
     start = time.perf_counter()
-    summary = execute_submission(notebook, "submission.ipynb", zip_file, limits)
+    summary = execute_submission(notebook, "submission.ipynb", zip_file, limits, cell_seconds)
     return make_row(submission, summary, test_descriptions(zip_file), time.perf_counter() - start)
 
 
@@ -254,10 +246,12 @@ def grade_one(submission: Submission, autograder: Path, limits: Limits) -> Row:
 
 def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
                  time_limit: float = DEFAULT_TIME_LIMIT, jobs: int | None = None,
-                 limits: Limits | None = None, echo=print) -> list[Row]:
+                 limits: Limits | None = None, cell_time_limit: float | None = None,
+                 echo=print) -> list[Row]:
     """Grade every .ipynb directly in `folder`; write output/grades.csv and output/feedback/*.txt.
 
-    limits: per-submission resource limits (default: `Limits` with `time_limit` as the wall time).
+    limits: per-submission resource limits (default: `Limits` with `time_limit` as the wall time);
+    cell_time_limit: seconds before a single cell is interrupted (default DEFAULT_CELL_TIME_LIMIT).
     """
     limits = limits or Limits(wall_seconds=time_limit)
     echo(isolation_status()[1])
@@ -274,7 +268,7 @@ def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
     rows: list[Row] = []
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs or available_cores()) as pool:
-        futures = [pool.submit(grade_one, s, autograder, limits) for s in submissions]
+        futures = [pool.submit(grade_one, s, autograder, limits, cell_time_limit) for s in submissions]
         for done, future in enumerate(as_completed(futures), start=1):
             row = future.result()
             rows.append(row)

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +207,7 @@ def run_limited(argv: list[str], workdir: Path, limits: Limits | None = None, *,
     else:
         command = argv
         notes.append(isolation_status()[1])
+    marker = f"SANDBOX_RUN={uuid.uuid4().hex}"  # inherited by everything the command starts
     base_env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(workdir),
                 "VIRTUAL_ENV": sys.prefix,
                 "LANG": "C.UTF-8", "TMPDIR": "/tmp" if isolate else str(workdir),
@@ -213,24 +215,73 @@ def run_limited(argv: list[str], workdir: Path, limits: Limits | None = None, *,
                 "JUPYTER_RUNTIME_DIR": str(workdir / ".jupyter-runtime"),
                 "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     base_env.update(env or {})
+    base_env.update([marker.split("=")])
     with tempfile.TemporaryDirectory(prefix="grading-capture-") as capture:
         out_path, err_path = Path(capture) / "stdout", Path(capture) / "stderr"
         start = time.monotonic()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
                                        stderr=err, env=base_env, preexec_fn=lambda: _set_limits(limits))
-            timed_out = False
+            timed_out = too_many = False
             try:
-                process.wait(timeout=limits.wall_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                # Wait, and stop a fork bomb as soon as it reaches the process limit: it would
+                # otherwise keep both cores busy (and starve the other submissions) until the wall time.
+                while process.poll() is None:
+                    if time.monotonic() - start > limits.wall_seconds:
+                        timed_out = True
+                        break
+                    if _tasks_marked(marker) >= limits.processes:
+                        too_many = True
+                        break
+                    time.sleep(0.2)
             finally:
                 _kill_group(process)
+                _kill_marked(marker)  # a Jupyter kernel runs in a session of its own
         stdout = _read_capped(out_path, limits.output_bytes)
         stderr = _read_capped(err_path, limits.output_bytes)
-    returncode = None if timed_out else process.returncode
-    return Outcome(returncode, stdout, stderr, time.monotonic() - start,
-                   _reason(returncode, timed_out, limits, stderr), isolate, notes)
+    returncode = None if timed_out or too_many else process.returncode
+    reason = (f"process limit ({limits.processes} processes and threads)" if too_many
+              else _reason(returncode, timed_out, limits, stderr))
+    return Outcome(returncode, stdout, stderr, time.monotonic() - start, reason, isolate, notes)
+
+
+def _marked_pids(marker: str) -> list[int]:
+    """Processes whose environment holds `marker` (Linux /proc; empty elsewhere)."""
+    needle = f"{marker}\0".encode()
+    pids = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if needle in f.read():
+                        pids.append(int(entry))
+            except OSError:  # ended meanwhile, or not ours to read
+                continue
+    return pids
+
+
+def _tasks_marked(marker: str) -> int:
+    """Processes and threads (what RLIMIT_NPROC counts) of the marked processes."""
+    tasks = 0
+    for pid in _marked_pids(marker):
+        try:
+            tasks += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            continue
+    return tasks
+
+
+def _kill_marked(marker: str) -> None:
+    for _ in range(3):  # a process may fork while we kill its siblings
+        pids = _marked_pids(marker)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                continue
+        time.sleep(0.05)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
