@@ -12,7 +12,7 @@ DEV_STAMP  := $(VENV)/.dev-installed
 
 help:
 	@echo "make book       build the HTML book into _build/html"
-	@echo "make test       run every test (package, notebooks, grading, build and browser)"
+	@echo "make test       build the book, then run every test (package, notebooks, grading, site, browser)"
 	@echo "make lab        open JupyterLab in book/"
 	@echo "make execute    re-run every chapter in book/ and save its outputs (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
@@ -31,11 +31,13 @@ $(DEV_STAMP): $(BOOK_STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+# --all re-reads every page, so a warning fails every build, not only the first one after it appeared.
 book: $(BOOK_STAMP)
 	$(BIN)/python tools/fetch_web_assets.py
-	$(BIN)/jupyter-book build . -W --keep-going
+	$(BIN)/jupyter-book build . -W --keep-going --all
 
-test: $(DEV_STAMP)
+# The book is built first: tests/test_book_build.py and tests/test_browser.py check _build/html.
+test: book $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools book
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=120 -p no:cacheprovider book

@@ -5,8 +5,9 @@ Chromium (Debian package `chromium`, or $BOOK_CHROMIUM) through Playwright. Ever
 leaves 127.0.0.1 is aborted and counted as a failure: the book must work with no network.
 Screenshots are saved next to the site, in `_build/screenshots/`.
 
-`make test` builds the book first. Without Chromium these tests are skipped with a message on
-how to enable them; set BOOK_REQUIRE_BROWSER=1 (as .ci/run does) to make that an error instead.
+`make test` builds the book first; .ci/run installs Chromium with apt-get when it is missing.
+Without Chromium these tests are skipped with a message on how to enable them; set
+BOOK_REQUIRE_BROWSER=1 to make that an error instead.
 """
 
 from __future__ import annotations
