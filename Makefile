@@ -17,7 +17,7 @@ help:
 	@echo "make execute    re-run every chapter in book/ and save its outputs (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS=folder   grade a folder of student notebooks"
-	@echo "make bench      time one training step against PyTorch (if installed)"
+	@echo "make bench      benchmarks: a training step against PyTorch (if installed), the live slider, chapter 10"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ book: $(BOOK_STAMP)
 
 # The book is built first: tests/test_book_build.py and tests/test_browser.py check _build/html.
 test: book $(DEV_STAMP)
-	$(BIN)/ruff check src tests benchmarks tools book
+	$(BIN)/ruff check src tests benchmarks tools grading book
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=120 -p no:cacheprovider book
 
@@ -57,9 +57,11 @@ grade: $(DEV_STAMP)
 
 bench: $(BOOK_STAMP)
 	$(BIN)/python benchmarks/train_step.py
+	$(BIN)/python benchmarks/slider_update.py
+	$(BIN)/python benchmarks/digits_training.py
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests benchmarks tools book
+	$(BIN)/ruff check src tests benchmarks tools grading book
 
 clean:
 	rm -rf _build
