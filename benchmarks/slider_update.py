@@ -42,7 +42,9 @@ def main() -> int:
     pngs = []
     shell.display_pub.publish = lambda data, metadata=None, **_: pngs.append("image/png" in data)
 
-    from backprop import widgets  # after the backend is set
+    from backprop import plot, widgets  # after the backend is set; plot sets the book's style
+
+    assert plot.mpl.rcParams["figure.constrained_layout.use"]  # as in the chapter
 
     with contextlib.redirect_stdout(io.StringIO()):  # clear_output writes escape codes here
         explorer = widgets.learning_rate_explorer(live=True)

@@ -32,6 +32,23 @@ def _format(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
 
 
+def _png(fig: plt.Figure):
+    """The figure as a PNG for display, rendered once, then closed.
+
+    Jupyter's inline backend saves with bbox_inches="tight", and a constrained layout measures every
+    label: either costs a second drawing, about half the time of a slider update. The live figure
+    has fixed margins instead and is drawn once.
+    """
+    import io
+
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return Image(data=buffer.getvalue(), format="png")
+
+
 def live_explorer(run: Run, draw: Draw, *, figsize: tuple[float, float] = (6.4, 3.8),
                   **sliders: Sequence[Any]):
     """Sliders (one per keyword, each over its list of values) that call run and draw on change.
@@ -39,6 +56,7 @@ def live_explorer(run: Run, draw: Draw, *, figsize: tuple[float, float] = (6.4, 
     Returns an ipywidgets VBox; display it as a cell's last expression. Needs a live kernel.
     """
     import ipywidgets as widgets  # only here: the rest of the package works without ipywidgets
+    from IPython.display import display
 
     controls = {
         name: widgets.SelectionSlider(
@@ -53,9 +71,10 @@ def live_explorer(run: Run, draw: Draw, *, figsize: tuple[float, float] = (6.4, 
         params = {name: control.value for name, control in controls.items()}
         with output:
             output.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=figsize)
+            fig, ax = plt.subplots(figsize=figsize, layout="none")  # fixed margins: see _png
+            fig.subplots_adjust(left=0.13, right=0.97, bottom=0.14, top=0.9)
             draw(ax, run(**params), **params)
-            plt.show()
+            display(_png(fig))
 
     for control in controls.values():
         control.observe(redraw, names="value")
