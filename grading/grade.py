@@ -127,7 +127,7 @@ def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
         shutil.copy(autograder_zip, work / "autograder.zip")
         environment = {"TMPDIR": str(work / "tmp"), "MKL_NUM_THREADS": "1",
                        "PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1",
-                       "PYTHONWARNINGS": "ignore", "GRADING_WORK_FOLDER": str(work)}
+                       "PYTHONWARNINGS": "ignore"}
         command = [sys.executable, "run_one.py", file_name, "autograder.zip", "result.json",
                    f"{cell_seconds:g}", str(limits.output_bytes)]
         outcome = run_limited(command, work, limits, env=environment)

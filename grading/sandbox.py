@@ -17,6 +17,7 @@ Without bwrap the same limits apply, but the command can see the machine's files
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import resource
@@ -85,6 +86,12 @@ def isolation_status() -> tuple[bool, str]:
         return False, ("isolation reduced: bubblewrap (bwrap) is not installed, so submissions can read "
                        "the machine's files and use the network; limits still apply. Install it with "
                        "`apt-get install bubblewrap` (Debian/Ubuntu) or `dnf install bubblewrap`.")
+    return _probe_bwrap(path)
+
+
+@functools.cache
+def _probe_bwrap(path: str) -> tuple[bool, str]:
+    """Start one empty sandbox; remembered, since every submission of a run asks the same question."""
     probe = subprocess.run([path, *_namespace_args(), "--ro-bind", "/", "/", "--", "true"],
                            capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
@@ -195,8 +202,9 @@ def run_limited(argv: list[str], workdir: Path, limits: Limits | None = None, *,
     """
     limits = limits or Limits()
     workdir = Path(workdir).resolve()
+    available, message = isolation_status()
     if isolate is None:
-        isolate = isolation_status()[0]
+        isolate = available
     notes = []
     if isolate:
         uid = sandbox_uid()
@@ -206,7 +214,7 @@ def run_limited(argv: list[str], workdir: Path, limits: Limits | None = None, *,
         command = _bwrap_argv(argv, workdir, extra_readonly or [], uid)
     else:
         command = argv
-        notes.append(isolation_status()[1])
+        notes.append(message)
     marker = f"SANDBOX_RUN={uuid.uuid4().hex}"  # inherited by everything the command starts
     base_env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(workdir),
                 "VIRTUAL_ENV": sys.prefix,

@@ -216,10 +216,10 @@ def test_broken_submissions_each_get_a_row_with_a_reason(broken):
 
 def test_a_looping_submission_is_stopped_and_leaves_no_process_behind(broken):
     assert broken["seconds"] < LOOP_TIME_LIMIT + 30
-    leftovers = []  # every process grading started (otter, its kernel) carries GRADING_WORK_FOLDER
+    leftovers = []  # every process grading started (otter, its kernel) carries SANDBOX_RUN
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"GRADING_WORK_FOLDER=" in (entry / "environ").read_bytes():
+            if entry.name.isdigit() and b"SANDBOX_RUN=" in (entry / "environ").read_bytes():
                 leftovers.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
         except OSError:  # the process ended meanwhile, or is not ours to read
             continue

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPOSITORY))
 
 from grading.build import build  # noqa: E402
 from grading.grade import grade_folder  # noqa: E402
-from grading.sandbox import Limits, MiB, isolation_status, run_limited  # noqa: E402
+from grading.sandbox import Limits, MiB, Outcome, isolation_status, run_limited  # noqa: E402
 
 ISOLATED, ISOLATION_MESSAGE = isolation_status()
 needs_isolation = pytest.mark.skipif(not ISOLATED, reason=ISOLATION_MESSAGE)
@@ -230,7 +230,7 @@ def test_no_process_of_any_submission_is_left_running(hostile):
 
 # --- The sandbox alone, on small commands (fast) -------------------------------------------------
 
-def run_python(code: str, tmp_path: Path, **limits) -> object:
+def run_python(code: str, tmp_path: Path, **limits) -> Outcome:
     return run_limited([sys.executable, "-c", code], tmp_path, Limits(**{"wall_seconds": 20, **limits}))
 
 

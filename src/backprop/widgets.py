@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,8 +40,6 @@ def _png(fig: plt.Figure):
     label: either costs a second drawing, about half the time of a slider update. The live figure
     has fixed margins instead and is drawn once.
     """
-    import io
-
     from IPython.display import Image
 
     buffer = io.BytesIO()
