@@ -1,10 +1,14 @@
 """The student side of the graded exercises: backprop.exercises (messages, time limits, finding the
-notebook, the grader's reports and score), with otter-grader running in this process."""
+notebook, the grader's reports and score). The grader's tests run twice: with the package's own test
+runner (what the notebooks use, and all the live book in the browser has) and through otter-grader,
+and must give the same feedback."""
 
 from __future__ import annotations
 
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -148,15 +152,36 @@ def test_find_notebook_ignores_broken_files_and_returns_none(no_repository_copy,
     assert find_notebook("ch01-neurons", tmp_path) is None
 
 
-# --- The grader, with otter-grader ---
+# --- The grader, with its own test runner and with otter-grader ---
 
-@pytest.fixture
-def grader(no_repository_copy, tmp_path, monkeypatch):
+@pytest.fixture(params=["own runner", "otter"])
+def grader(request, no_repository_copy, tmp_path, monkeypatch):
     """Checks for a renamed copy of the ch01 set, as a reader's kernel would build them."""
-    otter = pytest.importorskip("otter")
+    notebook_class = pytest.importorskip("otter").Notebook if request.param == "otter" else None
     monkeypatch.chdir(tmp_path)
     shutil.copy(CH01, tmp_path / "my ch01 attempt.ipynb")
-    return Checks("ch01-neurons", otter.Notebook, seconds=2.0)
+    return Checks("ch01-neurons", notebook_class, seconds=2.0)
+
+
+def test_checks_run_without_otter(tmp_path):
+    """The notebooks' checks must not need otter-grader, which cannot run in the browser."""
+    shutil.copy(CH01, tmp_path / "ch01-neurons.ipynb")
+    script = (
+        "import sys; sys.modules['otter'] = None  # importing otter now fails\n"
+        "import numpy as np\n"
+        "from backprop.exercises import Checks\n"
+        "grader = Checks('ch01-neurons')\n"
+        "sigmoid = lambda z: 1 / (1 + np.exp(-np.asarray(z, dtype=float)))\n"
+        "print(grader.check('q2').headline()); sigmoid = lambda z: z\n"
+        "print(grader.check('q2').headline())\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["q2: 2 of 2 test cases passed", "q2: 0 of 2 test cases passed"]
+
+
+def test_a_question_without_tests_says_which_questions_there_are(grader):
+    report = grader.check("q9", global_env={})
+    assert not report.passed and report.problem
 
 
 def correct_sigmoid(z):

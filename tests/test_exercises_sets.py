@@ -99,7 +99,7 @@ def test_exercise_notebook_holds_no_solution_and_no_hidden_test(name):
 def test_exercise_notebook_starts_with_the_checks_and_ends_with_the_score(name):
     exercise = nbformat.read(REPOSITORY / "exercises" / f"{name}.ipynb", as_version=4)
     code = [cell for cell in exercise.cells if cell.cell_type == "code"]
-    assert f'grader = Checks("{name}", otter.Notebook' in code[0].source
+    assert f'grader = Checks("{name}"' in code[0].source and "otter" not in code[0].source
     assert code[-1].source == "grader.score()" and "otter_ignore" in code[-1].metadata["tags"]
     checks = [cell.source for cell in code if cell.source.startswith("grader.check(")]
     questions = list(exercise.metadata["otter"]["tests"])

@@ -181,3 +181,35 @@ def test_importing_backprop_loads_only_numpy():
     code = ("import sys, backprop; heavy = [m for m in ('matplotlib', 'sklearn', 'tqdm', 'ipywidgets') "
             "if m in sys.modules]; print(heavy)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+# --- Python in the browser (Pyodide, wasm32): the package's fixes, tested on CPython too ---
+
+def test_fit_without_a_progress_bar_never_imports_tqdm():
+    """tqdm starts a monitor thread, which Python in the browser cannot; without a bar, no tqdm."""
+    import subprocess
+    import sys
+    code = ("import sys, backprop as bp; X, y = bp.data.spirals(20); "
+            "model = bp.Sequential(bp.Linear(2, 4), bp.Tanh(), bp.Linear(4, 2)); "
+            "bp.train.fit(model, bp.SoftmaxCrossEntropyLoss(), bp.SGD(model.parameters(), lr=0.1), X, y, "
+            "epochs=2, progress=False); print('tqdm' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_digit_labels_use_the_platform_index_type():
+    """np.bincount and fancy indexing want np.intp, which is int32 on WebAssembly, not int64."""
+    split = data.digits()
+    assert split.y_train.dtype == np.intp
+    assert np.bincount(split.y_train.astype(np.int32)).sum() == len(split.y_train)
+
+
+def test_digits_without_scikit_learn_says_how_to_get_it(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match="pip install scikit-learn"):
+        data.digits()
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    with pytest.raises(ImportError, match="run `%pip install scikit-learn` in a cell above"):
+        data.digits()

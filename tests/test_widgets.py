@@ -50,3 +50,11 @@ def test_live_explorer_builds_one_slider_per_parameter():
     box = widgets.learning_rate_explorer([0.01, 0.1], live=True)
     sliders = box.children[:-1]
     assert [s.description for s in sliders] == ["lr"] and sliders[0].value == 0.1
+
+
+def test_precomputed_explorer_links_no_cdn_in_the_browser(monkeypatch):
+    """In the live book (Pyodide) the player's Font Awesome link would be a request off the site."""
+    assert "font-awesome" in widgets.learning_rate_explorer([0.1])._repr_html_()
+    monkeypatch.setattr(widgets.sys, "platform", "emscripten")
+    html = widgets.learning_rate_explorer([0.1])._repr_html_()
+    assert "font-awesome" not in html and "https://" not in html and "<input" in html

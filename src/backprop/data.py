@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,11 +101,17 @@ def digits(val_fraction: float = 0.15, test_fraction: float = 0.15, rng: RNG = 0
     Pixels (0..16) are scaled to [0, 1] and flattened: X_* (n, 64); y_* (n,) in 0..9.
     The split is stratified by digit and seeded by `rng`. Reshape a row to (8, 8) to see it.
     """
-    from sklearn.datasets import load_digits  # local import: the package needs only NumPy
+    try:
+        from sklearn.datasets import load_digits  # local import: the package needs only NumPy
+    except ImportError:
+        how = ("run `%pip install scikit-learn` in a cell above" if sys.platform == "emscripten"
+               else "install it with `pip install scikit-learn`")
+        raise ImportError(f"bp.data.digits needs scikit-learn, which ships the digits: {how}.") from None
 
     bunch = load_digits()
     X = (bunch.data / 16.0).astype(dtype)
-    return stratified_split(X, bunch.target.astype(np.int64), val_fraction, test_fraction, rng)
+    # Labels in NumPy's index type (int32 on WebAssembly), so np.bincount and indexing accept them.
+    return stratified_split(X, bunch.target.astype(np.intp), val_fraction, test_fraction, rng)
 
 
 def batches(X: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = True,
@@ -174,5 +181,5 @@ def load_mnist(cache_dir: str | os.PathLike = "~/.cache/backprop-book/mnist",
                 ) from error
         raw = read_idx(path)
         arrays[key] = (raw.reshape(len(raw), -1) / 255).astype(np.float32) if key[0] == "X" \
-            else raw.astype(np.int64)
+            else raw.astype(np.intp)
     return arrays

@@ -2,13 +2,13 @@
 
 An exercise notebook's first cell builds its `grader`:
 
-    import otter
     from backprop.exercises import Checks
-    grader = Checks("ch03-losses", otter.Notebook)
+    grader = Checks("ch03-losses")
 
-and the cell under each question runs `grader.check("q1")`. otter-grader (passed in, never imported
-here: the package needs only NumPy) reads the question's tests from the notebook file's metadata and
-runs them; `Checks` adds three things a reader needs:
+and the cell under each question runs `grader.check("q1")`. The question's public tests are stored
+in the notebook file's metadata, in otter-grader's format (otter grades the submissions, with
+hidden tests added); `Checks` runs them without otter, so checks work wherever the notebook runs,
+the live book in the browser included, and adds three things a reader needs:
 
 - it finds the notebook file even after it was renamed or moved (`find_notebook`), or says what to do;
 - it stops a check that runs too long (`time_limit`) with a message instead of a hung kernel;
@@ -22,6 +22,7 @@ and what came back.
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import os
 import re
@@ -158,10 +159,12 @@ def time_limit(seconds: float, what: str = "this code") -> Iterator[None]:
     that, until the block ends (so each later test case of a check gets a fresh budget too).
 
     Uses a timer signal (SIGALRM), so it works in the main thread on Linux and macOS, which is where
-    a Jupyter kernel runs cells; elsewhere (Windows, other threads) the block runs without a limit.
+    a Jupyter kernel runs cells; elsewhere (Windows, other threads, Python in the browser, which
+    has no timer signals) the block runs without a limit.
     Code stuck inside one long NumPy call is stopped when that call returns.
     """
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if (sys.platform == "emscripten" or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
         yield
         return
 
@@ -303,6 +306,45 @@ def _report_from_otter(question: str, result: Any) -> CheckReport:
     return report
 
 
+def _run_test_file(question: str, source: str, environment: dict[str, Any]) -> CheckReport:
+    """Run one question's tests, written in otter-grader's test-file format, without otter.
+
+    `source` defines `points` and test functions decorated with otter's `@test_case`; each function
+    takes the reader's variables as arguments, by name. The file's points are shared equally among
+    its test cases, as otter shares them. This needs nothing but Python and NumPy, so the checks run
+    the same in Jupyter, on Colab and in the live book in the browser, where otter cannot.
+    """
+    cases: list[Any] = []
+
+    def test_case(points: Any = None, hidden: bool = False, **options: Any) -> Any:
+        def record(function: Any) -> Any:
+            cases.append(function)
+            return function
+        return record
+
+    namespace: dict[str, Any] = {"test_case": test_case, "__name__": f"tests_{question}"}
+    exec(compile(source.replace("from otter.test_files import test_case", ""), f"<tests of {question}>",
+                 "exec"), namespace)
+    report = CheckReport(question, possible=float(namespace.get("points", len(cases))))
+    for number, function in enumerate(cases, start=1):
+        description = " ".join((function.__doc__ or f"test case {number}").split())
+        arguments = {name: environment.get(name) for name in inspect.signature(function).parameters}
+        try:
+            function(**arguments)
+        except (CheckFailed, AssertionError) as error:
+            report.cases.append(CaseResult(False, description, str(error) or "the answer is not right yet."))
+        except TimeLimitExceeded:
+            raise
+        except Exception as error:  # the reader's code raised: say what, and go on with the next case
+            report.cases.append(CaseResult(False, description, f"your code raised {type(error).__name__}: "
+                                                               f"{error}"))
+        else:
+            report.cases.append(CaseResult(True, description))
+    if cases:
+        report.score = report.possible * sum(case.passed for case in report.cases) / len(cases)
+    return report
+
+
 @dataclass
 class ScoreReport:
     """Points on the tests a reader can see, per question; hidden tests are added at grading."""
@@ -347,28 +389,35 @@ class ScoreReport:
 # --- The grader of an exercise notebook ---------------------------------------------------------
 
 class Checks:
-    """The `grader` of an exercise notebook: otter-grader's checks, with a time limit per check,
-    results in plain words, and a running score.
+    """The `grader` of an exercise notebook: its public tests, with a time limit per check, results
+    in plain words, and a running score.
 
-    name: the exercise set ("ch03-losses"); notebook_class: `otter.Notebook`, which reads the tests
-    from the notebook file; seconds: the time limit of one check (renewed after each stop).
+    name: the exercise set ("ch03-losses"); seconds: the time limit of one check (renewed after each
+    stop). The tests are read from the notebook file's metadata (otter-grader's format) and run by
+    `_run_test_file`, which needs no otter, so checks work in the live book in the browser too.
+    notebook_class: optionally `otter.Notebook`, to run the same tests through otter instead.
     Never raises: if the tests cannot be loaded, every check says why and what to do.
     """
 
-    def __init__(self, name: str, notebook_class: Any, *, seconds: float = DEFAULT_SECONDS) -> None:
+    def __init__(self, name: str, notebook_class: Any = None, *, seconds: float = DEFAULT_SECONDS) -> None:
         self.name, self.seconds = name, seconds
         self.path = find_notebook(name)
         self.problem = ""
+        self._otter = self._tests = None
         if self.path is None:
             self.problem = (
                 f"Cannot find the notebook file of exercise set {name!r}, which holds the tests. Save "
                 f"this notebook as an .ipynb file in the folder Jupyter runs it from (any file name "
-                f"works), then run the first cell again. On Colab checks do not work: use Binder or "
-                f"a local copy of the repository (see its README).")
+                f"works), then run the first cell again. On Colab checks do not work: use Binder, the "
+                f"live book in your browser, or a local copy of the repository (see its README).")
         try:
-            self._otter = notebook_class(None if self.path is None else str(self.path))
+            if notebook_class is not None:
+                self._otter = notebook_class(None if self.path is None else str(self.path))
+            elif self.path is not None:
+                with open(self.path, encoding="utf-8") as file:
+                    self._tests = json.load(file)["metadata"]["otter"]["tests"]
         except Exception as error:  # any failure here must not stop the reader's notebook
-            self._otter = None
+            self._otter = self._tests = None
             self.problem = self.problem or f"The checks could not start: {type(error).__name__}: {error}"
         if self.problem:
             print(self.problem)
@@ -380,10 +429,15 @@ class Checks:
         return self._check(question, environment)
 
     def _check(self, question: str, environment: dict[str, Any]) -> CheckReport:
-        if self._otter is None:
+        if self._otter is None and self._tests is None:
             return CheckReport(question, problem=self.problem)
+        if self._tests is not None and question not in self._tests:
+            return CheckReport(question, problem=f"This notebook has no tests for {question!r}; its "
+                                                 f"questions are {', '.join(self._tests)}.")
         try:
             with time_limit(self.seconds, f"The check of {question}"):
+                if self._tests is not None:
+                    return _run_test_file(question, self._tests[question], environment)
                 result = self._otter.check(question, global_env=environment)
         except Exception as error:  # a check must report, never stop the notebook
             if self.problem:

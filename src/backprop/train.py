@@ -5,6 +5,7 @@ early stopping, gradient clipping, a progress bar, and a clear stop when trainin
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,7 +157,24 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
     return history
 
 
+class _NoProgressBar:
+    """What `fit` calls on a progress bar, doing nothing: without one, tqdm is never imported."""
+
+    def set_postfix(self, *args, **kwargs) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress_bar(epochs: int, enabled: bool):
+    if not enabled:
+        return _NoProgressBar()
     from tqdm.auto import tqdm  # a widget in Jupyter, plain text elsewhere
 
-    return tqdm(total=epochs, unit="epoch", disable=not enabled, leave=True)
+    if sys.platform == "emscripten":
+        tqdm.monitor_interval = 0  # tqdm's monitor is a thread, and Python in the browser has none
+    return tqdm(total=epochs, unit="epoch", leave=True)

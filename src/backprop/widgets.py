@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import io
+import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +115,10 @@ def precomputed_explorer(run: Run, draw: Draw, *, figsize: tuple[float, float] =
     animation = FuncAnimation(fig, show, frames=len(values), interval=interval_ms, repeat=False)
     html = animation.to_jshtml(default_mode="once")
     plt.close(fig)
+    if sys.platform == "emscripten":
+        # The player links Font Awesome from a CDN for its button icons; the live book in the
+        # browser sends no request off the site (the HTML book's build drops the link too).
+        html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">\s*', "", html)
     return PrecomputedExplorer(name, values, results, html)
 
 
