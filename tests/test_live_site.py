@@ -1,0 +1,107 @@
+"""The live book in a real browser: every chapter and exercise set runs in the page, offline.
+
+`make book` builds the live site into `_build/html/lite/` (tools/build_live_site.py). Here it is
+served as static files on 127.0.0.1 and driven in Chromium with every other request aborted and
+counted (tools/live_browser.py). Each notebook is opened from its page's "Run in your browser"
+link, run top to bottom, and must show no error and nothing on stderr. Chapter 7's live slider must
+redraw its figure; an exercise check must say "failed" for a wrong answer and "passed" for a right
+one. Screenshots go to `_build/screenshots/live-*.png`.
+
+Without the live site or Chromium these tests skip with the reason, except under CI (CI=true),
+where the registries the build needs are reachable: there a missing live site fails.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import live_browser  # noqa: E402
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("*.ipynb"))
+EXERCISE_SETS = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
+
+pytestmark = pytest.mark.browser
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"live-site tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(f"live-site tests skipped: {reason}")
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (live_browser.LITE / "index.html").is_file():
+        _unavailable(f"no live site in {live_browser.LITE} (`make book` builds it; its log says why "
+                     "it was skipped)")
+    with live_browser.serve() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def session(base_url):
+    executable = live_browser.chromium()
+    if executable is None:
+        _unavailable("no Chromium on PATH (`apt-get install chromium`; .ci/run does this)")
+    with live_browser.offline_browser(executable) as browser:
+        session = live_browser.LiveSession(browser)
+        yield session
+        session.close()
+
+
+def _run(session, base_url: str, page: str, name: str, *, selector: str | None = None):
+    link = live_browser.live_link(session, base_url + page, selector)
+    assert "/lite/notebooks/index.html?path=" in link, link
+    run = live_browser.open_and_run_all(session, link)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    run.page.screenshot(path=str(SCREENSHOTS / f"live-{name}.png"))
+    return run
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_runs_top_to_bottom_in_the_browser(session, base_url, chapter):
+    run = _run(session, base_url, f"book/{chapter}.html", chapter)
+    try:
+        assert run.problems == [], f"{chapter} in the live book: {run.problems}"
+        if chapter == "07-gradient-descent":
+            cell = live_browser.find_cell(run.page, "widgets.learning_rate_explorer(live=True)")
+            seconds = live_browser.live_slider_update(run.page, cell)
+            run.page.screenshot(path=str(SCREENSHOTS / "live-07-slider-moved.png"))
+            assert seconds < 30
+    finally:
+        run.page.close()
+
+
+@pytest.mark.parametrize("name", EXERCISE_SETS)
+def test_exercise_set_runs_top_to_bottom_in_the_browser(session, base_url, name):
+    run = _run(session, base_url, "book/exercise-sets.html", f"exercises-{name}",
+               selector=f'a.live-link[href$="exercises/{name}.ipynb"]')
+    try:
+        assert run.problems == [], f"{name} in the live book: {run.problems}"
+        if name == "ch01-neurons":
+            answer = live_browser.find_cell(run.page, "def sigmoid(z):")
+            wrong = "def sigmoid(z):\n    return z\n"
+            right = ("import numpy as np\n\n"
+                     "def sigmoid(z):\n    return 0.5 * (1 + np.tanh(0.5 * np.asarray(z)))\n")
+            results = []
+            for source in (wrong, right):
+                live_browser.set_source(run.page, answer, source)
+                live_browser.run_cells(run.page, answer, 2)  # the answer, then grader.check("q2")
+                results.append(live_browser.output_text(run.page, answer + 1))
+            assert "q2: 0 of 2 test cases passed" in results[0] and "FAILED" in results[0], results[0]
+            assert "q2: 2 of 2 test cases passed" in results[1] and "FAILED" not in results[1], results[1]
+    finally:
+        run.page.close()
+
+
+def test_nothing_left_the_site(session):
+    """Runs last: every request of every notebook above stayed on the local server."""
+    assert session.outside == [], f"requests off the site: {sorted(set(session.outside))}"
+    assert session.errors == [], session.errors
