@@ -30,7 +30,7 @@ help:
 	@echo "make execute    re-run every chapter in book/ and save its outputs (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS=folder   grade a folder of student notebooks"
-	@echo "make bench      benchmarks: a training step against PyTorch (if installed), the live slider, chapter 10"
+	@echo "make bench      benchmarks: a training step against PyTorch (if installed), the live slider, chapter 10, the live book"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,10 +84,11 @@ grade: $(DEV_STAMP)
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=path/to/folder"; exit 2)
 	$(BIN)/python -m grading $(SUBMISSIONS)
 
-bench: $(BOOK_STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/train_step.py
 	$(BIN)/python benchmarks/slider_update.py
 	$(BIN)/python benchmarks/digits_training.py
+	$(BIN)/python benchmarks/live_site.py
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools grading book

@@ -75,6 +75,7 @@ class LiveSession:
     browser: object
     outside: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.context = self.browser.new_context(viewport={"width": 1280, "height": 900})
@@ -86,6 +87,7 @@ class LiveSession:
             self.outside.append(route.request.url)
             route.abort("internetdisconnected")
         else:
+            self.requests.append(route.request.url)
             route.continue_()
 
     def close(self) -> None:
