@@ -4,8 +4,8 @@
 served as static files on 127.0.0.1 and driven in Chromium with every other request aborted and
 counted (tools/live_browser.py). Each notebook is opened from its page's "Run in your browser"
 link, run top to bottom, and must show no error and nothing on stderr. The live sliders of
-chapters 7 and 8 must redraw their figures; an exercise check must say "failed" for a wrong answer and "passed" for a right
-one. Screenshots go to `_build/screenshots/live-*.png`.
+chapters 7 and 8 must redraw their figures; an exercise check must say "failed" for a wrong
+answer and "passed" for a right one. Screenshots go to `_build/screenshots/live-*.png`.
 
 Without the live site or Chromium these tests skip with the reason, except under CI (CI=true),
 where the registries the build needs are reachable: there a missing live site fails.
