@@ -34,8 +34,9 @@ def built_site():
 
 
 def pages() -> list[Path]:
+    # lite/ is the live book, a JupyterLite app: tests/test_live_build.py and test_live_site.py
     return sorted(p for p in SITE.rglob("*.html")
-                  if not p.relative_to(SITE).as_posix().startswith(("_static/", "_sources/")))
+                  if not p.relative_to(SITE).as_posix().startswith(("_static/", "_sources/", "lite/")))
 
 
 @cache

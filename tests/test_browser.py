@@ -78,21 +78,20 @@ def base_url():
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(request):
     executable, reason = find_chromium()
     if executable is None:
         _unavailable(reason)
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _unavailable("the Python package playwright is not installed (it is in requirements-dev.txt)")
-    playwright = sync_playwright().start()
+    playwright = request.getfixturevalue("playwright")  # tests/conftest.py: one per run
     browser = playwright.chromium.launch(
         executable_path=executable,
         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
     yield browser
     browser.close()
-    playwright.stop()
 
 
 @dataclass
@@ -216,7 +215,8 @@ def site_pages() -> list[str]:
     pages = []
     for path in sorted(SITE.rglob("*.html")):
         name = path.relative_to(SITE).as_posix()
-        if not name.startswith(("_static/", "_sources/", "_images/")) and name != "index.html":
+        # lite/ is the live book, a JupyterLite app with pages of its own: tests/test_live_site.py
+        if not name.startswith(("_static/", "_sources/", "_images/", "lite/")) and name != "index.html":
             pages.append(name)
     return pages
 
@@ -393,7 +393,8 @@ def test_book_opens_from_disk_with_no_network(browser):
         problems += visit.problems
         page.close()
 
-        for path in sorted(SITE.rglob("*.html")):
+        for name in site_pages():
+            path = SITE / name
             if "application/vnd.jupyter.widget-view+json" in path.read_text(encoding="utf-8"):
                 page, visit = disk.open(path.as_uri(), path.name)
                 assert visit.probe["widgets_rendered"] == visit.probe["widget_views"], visit

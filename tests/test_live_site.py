@@ -53,11 +53,11 @@ def base_url():
 
 
 @pytest.fixture(scope="module")
-def session(base_url):
+def session(base_url, playwright):
     executable = live_browser.chromium()
     if executable is None:
         _unavailable("no Chromium on PATH (`apt-get install chromium`; .ci/run does this)")
-    with live_browser.offline_browser(executable) as browser:
+    with live_browser.offline_browser(executable, playwright) as browser:
         session = live_browser.LiveSession(browser)
         yield session
         session.close()

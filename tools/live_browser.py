@@ -63,18 +63,23 @@ def chromium() -> str | None:
 
 
 @contextmanager
-def offline_browser(executable: str):
-    from playwright.sync_api import sync_playwright
+def offline_browser(executable: str, playwright=None):
+    """Chromium with no host but 127.0.0.1 resolvable; from `playwright` if one is running (its
+    sync API allows one at a time), else from a Playwright of its own."""
+    if playwright is None:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
-        try:
+        with sync_playwright() as own, offline_browser(executable, own) as browser:
             yield browser
-        finally:
-            browser.close()
+        return
+    browser = playwright.chromium.launch(
+        executable_path=executable,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @dataclass
