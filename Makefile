@@ -57,8 +57,8 @@ lab: $(BOOK_STAMP)
 execute: $(BOOK_STAMP)
 	$(BIN)/python tools/execute_notebooks.py $(or $(NB),$(wildcard book/*.ipynb))
 
-exercises: $(DEV_STAMP)
-	$(BIN)/python tools/make_exercises.py
+exercises: $(DEV_STAMP)  # SOLUTIONS=omit leaves the worked solutions out (a graded course)
+	EXERCISE_SOLUTIONS=$(or $(SOLUTIONS),include) $(BIN)/python -m grading.build
 
 grade: $(DEV_STAMP)
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=path/to/folder"; exit 2)

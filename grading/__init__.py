@@ -1,6 +1,6 @@
 """Build and grade the book's graded exercise sets with otter-grader (no Docker needed).
 
-    python tools/make_exercises.py          # masters in solutions/ -> exercises/ and autograder/
+    python -m grading.build                 # masters in solutions/ -> exercises/ and autograder/
     python -m grading SUBMISSIONS_FOLDER    # grade every .ipynb there -> grading_output/grades.csv
 
 `build`: runs `otter assign` on each master notebook `solutions/chNN-<topic>.ipynb` (solution code,

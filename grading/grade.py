@@ -2,7 +2,7 @@
 
 Each `.ipynb` in the folder is read (never written), matched to its exercise set (from the notebook's
 metadata, which survives renaming, or else from its file name), copied into a fresh temporary folder
-and graded there by `execute_submission`: `otter run` with the set's autograder zip (public and
+and graded there by `execute_submission`: `run_one.py` with the set's autograder zip (public and
 hidden tests), in its own process group, killed when it exceeds the time limit. Several submissions
 run at once, one per core. Whatever goes wrong with one submission (not JSON, empty, unknown set, a
 cell that raises, an endless loop) becomes the `error` or `note` of its row; the others are graded.
@@ -68,6 +68,13 @@ class Row:
 
 # --- Which exercise set is this? ----------------------------------------------------------------
 
+def file_name_sets(path: Path) -> list[str]:
+    """The exercise sets a file name points at: their full name, or their chapter ("ch03")."""
+    stem = path.stem.lower()
+    return [s for s in EXERCISE_SETS
+            if s in stem or re.search(rf"(^|[^a-z0-9]){s.split('-')[0]}($|[^0-9])", stem)]
+
+
 def identify(path: Path) -> Submission:
     """Read a submission and decide which exercise set it belongs to (or why it cannot be graded)."""
     submission = Submission(path)
@@ -89,10 +96,12 @@ def identify(path: Path) -> Submission:
     name = otter.get("assignment_name")
     if name in EXERCISE_SETS:
         submission.exercise_set = name
-        if path.stem != name:
-            submission.note = f"renamed from {name}.ipynb; identified by the notebook's metadata"
+        named = file_name_sets(path)
+        if named and name not in named:  # only when the file name says something else
+            submission.note = (f"the file name suggests {', '.join(named)}, but the notebook's metadata "
+                               f"says {name}; graded as {name}")
         return submission
-    by_file_name = [s for s in EXERCISE_SETS if s in path.stem or path.stem.startswith(s.split("-")[0])]
+    by_file_name = file_name_sets(path)
     if len(by_file_name) == 1:
         submission.exercise_set = by_file_name[0]
         submission.note = "the notebook's exercise metadata is missing; identified by its file name"
@@ -106,7 +115,7 @@ def identify(path: Path) -> Submission:
 
 def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
                        limits: Limits | None = None, cell_seconds: float | None = None) -> dict:
-    """Grade one submission with `otter run` in a fresh temporary folder and return its summary.
+    """Grade one submission with run_one.py in a fresh temporary folder and return its summary.
 
     notebook: the submission's JSON (written to the temporary folder, so the original file is never
     touched); file_name: its name there; autograder_zip: the set's zip with every test.
@@ -201,7 +210,7 @@ def make_row(submission: Submission, summary: dict, descriptions: dict[str, str]
         row.error = f"stopped: {reason}{hint}"
         return row
     if summary.get("failure") or not summary.get("questions"):
-        row.error = "grading failed: " + (summary.get("failure") or "otter returned no results")
+        row.error = "grading failed: " + (summary.get("failure") or "the grader returned no results")
         return row
     lines = [f"Feedback for {row.submission} (exercise set {row.exercise_set})", ""]
     for question, result in summary["questions"].items():
@@ -211,7 +220,7 @@ def make_row(submission: Submission, summary: dict, descriptions: dict[str, str]
         for case in result["cases"]:
             mark = "passed" if case["passed"] else "FAILED"
             kind = "hidden" if case["hidden"] else "public"
-            what = descriptions.get(case["name"]) or case["name"]
+            what = case.get("description") or descriptions.get(case["name"]) or case["name"]
             lines.append(f"  [{mark}] ({kind}) {what}")
             if not case["passed"]:
                 lines.append(f"      {plain_failure(case['message'])}")
@@ -268,9 +277,14 @@ def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
     rows: list[Row] = []
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs or available_cores()) as pool:
-        futures = [pool.submit(grade_one, s, autograder, limits, cell_time_limit) for s in submissions]
+        futures = {pool.submit(grade_one, s, autograder, limits, cell_time_limit): s for s in submissions}
         for done, future in enumerate(as_completed(futures), start=1):
-            row = future.result()
+            try:
+                row = future.result()
+            except Exception as error:  # the grader's side failed for this one (e.g. a corrupt zip)
+                submission = futures[future]
+                row = Row(submission.path.name, submission.exercise_set or "", note=submission.note,
+                          error=f"grader error (not the student's fault): {type(error).__name__}: {error}")
             rows.append(row)
             outcome = row.error or f"{row.total:g} / {row.total_possible:g}"
             echo(f"[{done}/{len(futures)}] {row.submission}: {row.exercise_set or '?'}: {outcome}"

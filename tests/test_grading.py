@@ -12,19 +12,17 @@ import csv
 import hashlib
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY))
+from grading import EXERCISE_SETS
+from grading.build import build
+from grading.grade import grade_folder
 
-from grading import EXERCISE_SETS  # noqa: E402
-from grading.build import build  # noqa: E402
-from grading.grade import grade_folder  # noqa: E402
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 LOOP_TIME_LIMIT = 10.0  # seconds: the only submission that runs in that call loops forever
 

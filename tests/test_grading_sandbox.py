@@ -26,12 +26,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY))
+from grading.build import build
+from grading.grade import grade_folder
+from grading.sandbox import Limits, MiB, Outcome, isolation_status, run_limited
 
-from grading.build import build  # noqa: E402
-from grading.grade import grade_folder  # noqa: E402
-from grading.sandbox import Limits, MiB, Outcome, isolation_status, run_limited  # noqa: E402
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 ISOLATED, ISOLATION_MESSAGE = isolation_status()
 needs_isolation = pytest.mark.skipif(not ISOLATED, reason=ISOLATION_MESSAGE)
