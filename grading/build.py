@@ -100,11 +100,30 @@ def guarded(source: str) -> str:
     return source
 
 
+def is_mistakes_cell(cell: nbformat.NotebookNode) -> bool:
+    """A master's raw `# COMMON MISTAKES` cell: for authors and tests, not for students."""
+    return cell.cell_type == "raw" and cell.source.lstrip().upper().startswith("# COMMON MISTAKES")
+
+
+def common_mistakes(master: nbformat.NotebookNode) -> dict[str, list[dict]]:
+    """{question: its listed mistakes} from the master's `# COMMON MISTAKES` cells (YAML lists of
+    `mistake`, `kind`, `replace` (how to plant it in the solution: [old, new] pairs) and `message`
+    (what the public check must say))."""
+    mistakes, question = {}, None
+    for cell in master.cells:
+        if cell.cell_type == "raw" and cell.source.lstrip().upper().startswith("# BEGIN QUESTION"):
+            question = (yaml.safe_load(cell.source.split("\n", 1)[1]) or {}).get("name")
+        elif is_mistakes_cell(cell) and question:
+            mistakes[question] = yaml.safe_load(cell.source.split("\n", 1)[1]) or []
+    return mistakes
+
+
 def normalise(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """Same master, same bytes: number the cell ids and drop editor metadata (jupytext's). The tests
     leave the notebook's metadata (they are package data now); check cells are guarded."""
     notebook.metadata.pop("jupytext", None)
     notebook.metadata.get("otter", {}).pop("tests", None)
+    notebook.cells = [cell for cell in notebook.cells if not is_mistakes_cell(cell)]
     for number, cell in enumerate(notebook.cells, start=1):
         cell["id"] = f"{name.split('-')[0]}-{number:02d}"
         cell.metadata.pop("lines_to_next_cell", None)

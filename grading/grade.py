@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -114,7 +115,8 @@ def identify(path: Path) -> Submission:
 # --- Running one submission: the only place where submitted code runs --------------------------
 
 def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
-                       limits: Limits | None = None, cell_seconds: float | None = None) -> dict:
+                       limits: Limits | None = None, cell_seconds: float | None = None,
+                       run: str = "") -> dict:
     """Grade one submission with run_one.py in a fresh temporary folder and return its summary.
 
     notebook: the submission's JSON (written to the temporary folder, so the original file is never
@@ -139,7 +141,7 @@ def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
                        "PYTHONWARNINGS": "ignore"}
         command = [sys.executable, "run_one.py", file_name, "autograder.zip", "result.json",
                    f"{cell_seconds:g}", str(limits.output_bytes)]
-        outcome = run_limited(command, work, limits, env=environment)
+        outcome = run_limited(command, work, limits, env=environment, run=run)
         result = work / "result.json"
         if outcome.reason and (outcome.returncode is None or not result.exists()):
             return {"limit": outcome.reason}
@@ -235,7 +237,7 @@ def make_row(submission: Submission, summary: dict, descriptions: dict[str, str]
 
 
 def grade_one(submission: Submission, autograder: Path, limits: Limits,
-              cell_seconds: float | None = None) -> Row:
+              cell_seconds: float | None = None, run: str = "") -> Row:
     if submission.error:
         return Row(submission.path.name, submission.exercise_set or "", error=submission.error,
                    note=submission.note)
@@ -247,7 +249,7 @@ def grade_one(submission: Submission, autograder: Path, limits: Limits,
     notebook["metadata"] = metadata
     zip_file = autograder / f"{submission.exercise_set}.zip"
     start = time.perf_counter()
-    summary = execute_submission(notebook, "submission.ipynb", zip_file, limits, cell_seconds)
+    summary = execute_submission(notebook, "submission.ipynb", zip_file, limits, cell_seconds, run)
     return make_row(submission, summary, test_descriptions(zip_file), time.perf_counter() - start)
 
 
@@ -256,12 +258,15 @@ def grade_one(submission: Submission, autograder: Path, limits: Limits,
 def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
                  time_limit: float = DEFAULT_TIME_LIMIT, jobs: int | None = None,
                  limits: Limits | None = None, cell_time_limit: float | None = None,
-                 echo=print) -> list[Row]:
+                 echo=print, run: str | None = None) -> list[Row]:
     """Grade every .ipynb directly in `folder`; write output/grades.csv and output/feedback/*.txt.
 
     limits: per-submission resource limits (default: `Limits` with `time_limit` as the wall time);
     cell_time_limit: seconds before a single cell is interrupted (default DEFAULT_CELL_TIME_LIMIT).
+    run: the name every process of this run carries (SANDBOX_RUN=<run>-...; default: a random one),
+    so that runs on one machine never touch each other's processes.
     """
+    run = run or f"grade{uuid.uuid4().hex[:12]}"
     limits = limits or Limits(wall_seconds=time_limit)
     echo(isolation_status()[1])
     folder, output = Path(folder), Path(output)
@@ -277,7 +282,8 @@ def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
     rows: list[Row] = []
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs or available_cores()) as pool:
-        futures = {pool.submit(grade_one, s, autograder, limits, cell_time_limit): s for s in submissions}
+        futures = {pool.submit(grade_one, s, autograder, limits, cell_time_limit, run): s
+                   for s in submissions}
         for done, future in enumerate(as_completed(futures), start=1):
             try:
                 row = future.result()

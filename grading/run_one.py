@@ -25,9 +25,12 @@ import json
 import re
 import signal
 import sys
+import time
 import traceback
 import zipfile
 from pathlib import Path
+
+STARTED = time.perf_counter()  # "start" in the timings: the interpreter's own start is before this
 
 CHECK_CELL = re.compile(r'\s*grader\.(check\("\w+"\)|score\(\))'
                         r'(\s+if\s+"grader"\s+in\s+globals\(\)\s+else\s+print\(.*\))?\s*', re.S)
@@ -119,26 +122,33 @@ def read_tests(autograder: str) -> dict[str, str]:
 
 
 def grade(submission: str, autograder: str, cell_seconds: float, output_bytes: int) -> dict:
+    started = time.perf_counter()
     notebook = json.loads(Path(submission).read_text(encoding="utf-8"))
     tests = read_tests(autograder)  # before the submission runs: it can write to this folder
     sources = code_cells(notebook)
     from backprop_checks import load_test_file, run_test_file  # before: the submission may shadow names
+
+    seconds = {"start": round(started - STARTED, 3), "imports": round(time.perf_counter() - started, 3)}
 
     namespace = {"__name__": "__main__", "__builtins__": builtins,
                  "display": lambda *objects, **options: None}
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = CappedText(output_bytes)
     try:
+        mark = time.perf_counter()
         errors = run_cells(sources, namespace, cell_seconds)
+        seconds["cells"] = round(time.perf_counter() - mark, 3)
+        mark = time.perf_counter()
         questions = {}
         for question, source in tests.items():
             result = run_test_file(load_test_file(source, question), namespace, cell_seconds)
             for number, case in enumerate(result["cases"], start=1):
                 case["name"] = f"{question} - {number}"
             questions[question] = result
+        seconds["tests"] = round(time.perf_counter() - mark, 3)
     finally:
         sys.stdout, sys.stderr = saved
-    return {"questions": questions, "cell_errors": errors, "failure": None}
+    return {"questions": questions, "cell_errors": errors, "failure": None, "seconds": seconds}
 
 
 def main(submission: str, autograder: str, result_path: str, cell_seconds: str = "",
