@@ -26,7 +26,7 @@ help:
 	@echo "make execute    re-run every chapter in book/ and save its outputs (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS=folder   grade a folder of student notebooks"
-	@echo "make bench      benchmarks: a training step against PyTorch (if installed), the live slider, chapter 10"
+	@echo "make bench      benchmarks: a training step against PyTorch (if installed), the live slider, chapter 10, grading"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,7 @@ bench: $(BOOK_STAMP)
 	$(BIN)/python benchmarks/train_step.py
 	$(BIN)/python benchmarks/slider_update.py
 	$(BIN)/python benchmarks/digits_training.py
+	$(BIN)/python -m benchmarks.grading
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools grading book

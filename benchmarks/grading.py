@@ -34,7 +34,7 @@ def one_wrong(solved: nbformat.NotebookNode, blank: nbformat.NotebookNode) -> nb
     """The solved notebook with its first answer cell as the blank exercise has it."""
     answers = [c for c in blank.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
     notebook = nbformat.from_dict(solved)
-    cells = [c for c in notebook.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
+    cells = [c for c in notebook.cells if "otter_assign_solution_cell" in c.metadata.get("tags", [])]
     if not answers or len(cells) != len(answers):
         raise RuntimeError("the solved and the blank notebook do not have the same answer cells")
     cells[0].source = answers[0].source

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import EXERCISE_SETS
 from .build import AUTOGRADER, available_cores, build, out_of_date
+from .report import write_reports
 from .sandbox import Limits, isolation_status, run_limited
 
 RUN_ONE = Path(__file__).resolve().with_name("run_one.py")
@@ -57,6 +58,7 @@ class Row:
     note: str = ""
     feedback: str = ""
     seconds: float = 0.0
+    cases: dict[str, list[dict]] = field(default_factory=dict)  # per question, as run_one reports them
 
     @property
     def total(self) -> float | None:
@@ -218,6 +220,10 @@ def make_row(submission: Submission, summary: dict, descriptions: dict[str, str]
     for question, result in summary["questions"].items():
         row.scores[question] = round(result["score"], 4)
         row.possible[question] = round(result["possible"], 4)
+        row.cases[question] = [
+            {**case, "description": case.get("description") or descriptions.get(case["name"]) or case["name"],
+             "message": plain_failure(case["message"]) if case["message"] else ""}
+            for case in result["cases"]]
         lines.append(f"{question}: {result['score']:.4g} / {result['possible']:.4g} points")
         for case in result["cases"]:
             mark = "passed" if case["passed"] else "FAILED"
@@ -258,11 +264,12 @@ def grade_one(submission: Submission, autograder: Path, limits: Limits,
 def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
                  time_limit: float = DEFAULT_TIME_LIMIT, jobs: int | None = None,
                  limits: Limits | None = None, cell_time_limit: float | None = None,
-                 echo=print, run: str | None = None) -> list[Row]:
+                 echo=print, run: str | None = None, hide_hidden: bool = False) -> list[Row]:
     """Grade every .ipynb directly in `folder`; write output/grades.csv and output/feedback/*.txt.
 
     limits: per-submission resource limits (default: `Limits` with `time_limit` as the wall time);
     cell_time_limit: seconds before a single cell is interrupted (default DEFAULT_CELL_TIME_LIMIT).
+    hide_hidden: the HTML feedback and the class report count the hidden cases but do not describe them.
     run: the name every process of this run carries (SANDBOX_RUN=<run>-...; default: a random one),
     so that runs on one machine never touch each other's processes.
     """
@@ -296,7 +303,7 @@ def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
             echo(f"[{done}/{len(futures)}] {row.submission}: {row.exercise_set or '?'}: {outcome}"
                  f"{f' ({row.seconds:.0f} s)' if row.seconds else ''}")
     rows.sort(key=lambda row: row.submission)
-    write_outputs(rows, output)
+    write_outputs(rows, output, hide_hidden=hide_hidden)
     graded = sum(1 for row in rows if not row.error)
     echo(f"graded {graded} of {len(rows)} submissions in {time.perf_counter() - start:.0f} s; "
          f"wrote {output / 'grades.csv'} and {output / 'feedback'}/")
@@ -314,9 +321,10 @@ def question_columns(rows: list[Row]) -> list[tuple[str, str, str]]:
     return columns
 
 
-def write_outputs(rows: list[Row], output: Path) -> None:
-    """grades.csv (submission, exercise_set, one column per question, total, possible, error, note)
-    and feedback/<submission>.txt for every submission."""
+def write_outputs(rows: list[Row], output: Path, *, hide_hidden: bool = False) -> None:
+    """grades.csv (submission, exercise_set, one column per question, total, possible, error, note),
+    feedback/<submission>.txt and .html for every submission, report.html (with totals.png),
+    canvas.csv and moodle.csv (see grading.report)."""
     output.mkdir(parents=True, exist_ok=True)
     feedback = output / "feedback"
     if feedback.exists():
@@ -337,3 +345,4 @@ def write_outputs(rows: list[Row], output: Path) -> None:
     for row in rows:
         text = row.feedback or (f"{row.submission} was not graded: {row.error}\n" if row.error else "")
         (feedback / f"{Path(row.submission).stem}.txt").write_text(text, encoding="utf-8")
+    write_reports(rows, output, hide_hidden=hide_hidden)

@@ -291,3 +291,35 @@ def test_a_corrupt_autograder_zip_gives_that_submission_a_row_and_the_run_goes_o
     assert rows["ch02-chain-rule.ipynb"]["total"] == ""
     assert "grader error" in rows["ch02-chain-rule.ipynb"]["error"]
     assert "zip" in rows["ch02-chain-rule.ipynb"]["error"].lower()
+
+
+def test_html_feedback_class_report_and_gradebook_exports(graded):
+    output = graded["output"]
+    page = (output / "feedback" / "wrong-answer.html").read_text(encoding="utf-8")
+    assert "8 / 10 points" in page and "✘ failed</span> (public)" in page and "(hidden)" in page
+    assert "What to look at: largest_stable_lr(diag(1, 10)): expected 0.2, got 2." in page
+    report = (output / "report.html").read_text(encoding="utf-8")
+    assert "<h2>ch07-gradient-descent: " in report and "mean points" in report
+    assert "Most-failed test cases" in report and "<img src='totals.png'" in report
+    assert (output / "totals.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    canvas = (output / "canvas.csv").read_text(encoding="utf-8").splitlines()
+    assert canvas[0].startswith("Student,ID,SIS User ID,SIS Login ID,Section,ch01-neurons,")
+    assert canvas[1].startswith("    Points Possible,,,,,10.0,")
+    assert any(line.startswith("wrong-answer,,,wrong-answer,,") and ",8.0," in line for line in canvas)
+    moodle = (output / "moodle.csv").read_text(encoding="utf-8").splitlines()
+    assert moodle[0].startswith("Username,ch01-neurons,")
+    assert moodle[0].endswith("ch11-initialisation-regularisation feedback")
+    assert len(moodle) == len(graded["before"]) + 1
+
+
+def test_hidden_case_details_can_be_left_out_of_the_feedback():
+    from grading.grade import Row
+    from grading.report import feedback_html
+
+    row = Row("a.ipynb", "ch03-losses", scores={"q1": 1.0}, possible={"q1": 2.0}, cases={"q1": [
+        {"name": "q1 - 1", "description": "public case", "hidden": False, "passed": True, "message": ""},
+        {"name": "q1 - 2", "description": "SECRET hidden input", "hidden": True, "passed": False,
+         "message": "SECRET expected 3"}]})
+    assert "SECRET" in feedback_html(row)
+    hidden = feedback_html(row, hide_hidden=True)
+    assert "SECRET" not in hidden and "a hidden test case" in hidden and "public case" in hidden
