@@ -131,11 +131,11 @@ def test_check_lists_passed_and_failed_cases_in_plain_words(grader):
     passed = grader.check("q2", global_env=student)
     assert passed.passed and passed.score == passed.possible == 2
     failed = grader.check("q1", global_env=student)
-    assert [case.passed for case in failed.cases] == [False, False]
+    assert [case.passed for case in failed.cases] == [False, False, False]
     assert failed.cases[0].description.startswith("the weighted sum of x = [1, 2]")
     assert "expected shape ()" in failed.cases[0].detail or "single number" in failed.cases[0].detail
     text = repr(failed)
-    assert "q1: 0 of 2 test cases passed" in text and "Stuck? Open the hint" in text
+    assert "q1: 0 of 3 test cases passed" in text and "Stuck? Open the hint" in text
     assert "✘ failed" in failed._repr_html_()
 
 
@@ -238,7 +238,8 @@ def run_without_otter(code: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter, in a folder without any notebook, where otter cannot be
     imported (as on Colab or in Pyodide)."""
     return subprocess.run([sys.executable, "-c", BLOCK_OTTER + code], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "JPY_SESSION_NAME": ""})
+                          text=True, timeout=120,
+                          env={**os.environ, "JPY_SESSION_NAME": "", "PYTHONPATH": str(REPOSITORY)})
 
 
 def test_a_whole_set_checks_and_scores_without_otter_and_without_the_notebook_file(tmp_path):
@@ -246,10 +247,11 @@ def test_a_whole_set_checks_and_scores_without_otter_and_without_the_notebook_fi
     need neither otter-grader nor the notebook file. Blank, the same set scores 0."""
     code = f"""
 import json
+from grading.run_one import runnable  # the setup cell's Colab line is an IPython magic
 exercise = json.load(open({str(REPOSITORY / "exercises" / "ch03-losses.ipynb")!r}))
 solved = json.load(open({str(REPOSITORY / "solutions" / "ch03-losses.ipynb")!r}))
 environment = {{"__name__": "__main__"}}
-cells = ["".join(c["source"]) for c in exercise["cells"] if c["cell_type"] == "code"]
+cells = [runnable("".join(c["source"])) for c in exercise["cells"] if c["cell_type"] == "code"]
 exec(cells[-1], environment)  # the score cell before the setup cell: one line, no traceback
 for source in cells[:-1]:
     exec(source, environment)
