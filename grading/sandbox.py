@@ -9,7 +9,10 @@ When the grader runs as root, the command itself runs as an unprivileged uid of 
 
 Limits (all in `Limits`, all configurable): wall time, CPU time, address space (memory), number of
 processes, size of any file written (this also caps captured output, which goes to a file), and how
-much of that output is kept.
+much of that output is kept. The rlimits are set by the command itself (a `prlimit` prefix), never
+by a `preexec_fn`, which is not safe in the grader's threads; the command gets a session of its own.
+Why a command stopped is read from its wait status (our timeout, SIGXCPU, SIGXFSZ, SIGKILL after
+its CPU time) or, for a Python process, from the exception it died of.
 
 Without bwrap the same limits apply, but the command can see the machine's files and the network;
 `isolation_status()` says so and says how to enable isolation.
