@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 import yaml
 
@@ -24,7 +25,7 @@ SECOND_EDITION = {"ch01-neurons": ["q1", "q2", "q3", "q4", "q5"],
                   "ch02-chain-rule": ["q1", "q2"],
                   "ch03-losses": ["q1", "q2", "q3", "q4", "q5"],
                   "ch04-activations": ["q1", "q2", "q3", "q4", "q5", "q6"],
-                  "ch05-backprop": ["q1", "q2"]}
+                  "ch05-backprop": ["q1", "q2", "q3", "q4"]}
 
 
 def master(name: str) -> nbformat.NotebookNode:
@@ -77,7 +78,8 @@ def test_every_question_lists_its_mistakes(name):
 def test_a_planted_mistake_fails_the_public_check_with_its_message(name, question, mistake):
     grader = Checks(name, seconds=20)
     assert grader.check(question, global_env=solved_namespace(name)).passed, "the solution must pass"
-    report = grader.check(question, global_env=solved_namespace(name, question, mistake["replace"]))
+    with np.errstate(all="ignore"):  # a planted mistake may overflow (a diverging training)
+        report = grader.check(question, global_env=solved_namespace(name, question, mistake["replace"]))
     details = [case.detail for case in report.cases if not case.passed]
     assert details, f"{name} {question}: planting '{mistake['mistake']}' still passes every public case"
     assert any(mistake["message"] in detail for detail in details), (mistake["message"], details)
