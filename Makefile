@@ -30,7 +30,7 @@ help:
 	@echo "make execute    re-run every chapter in book/ and save its outputs (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS=folder   grade a folder of student notebooks"
-	@echo "make bench      benchmarks: a training step against PyTorch (if installed), the live slider, chapter 10, the live book"
+	@echo "make bench      benchmarks: a training step against PyTorch (if installed), the live slider, chapter 10, grading, the live book"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,8 +77,8 @@ lab: $(BOOK_STAMP)
 execute: $(BOOK_STAMP)
 	$(BIN)/python tools/execute_notebooks.py $(or $(NB),$(wildcard book/*.ipynb))
 
-exercises: $(DEV_STAMP)
-	$(BIN)/python tools/make_exercises.py
+exercises: $(DEV_STAMP)  # SOLUTIONS=omit leaves the worked solutions out (a graded course)
+	EXERCISE_SOLUTIONS=$(or $(SOLUTIONS),include) $(BIN)/python -m grading.build
 
 grade: $(DEV_STAMP)
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=path/to/folder"; exit 2)
@@ -89,6 +89,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/slider_update.py
 	$(BIN)/python benchmarks/digits_training.py
 	$(BIN)/python benchmarks/live_site.py
+	$(BIN)/python -m benchmarks.grading
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools grading book

@@ -1,7 +1,9 @@
 """Grade a folder of submitted exercise notebooks: `python -m grading FOLDER` (or `make grade`).
 
 Writes OUTPUT/grades.csv (one row per submission: exercise set, points per question, total,
-possible, error, note) and OUTPUT/feedback/<submission>.txt. Submissions are never modified.
+possible, error, note), OUTPUT/feedback/<submission>.txt and .html (per student), OUTPUT/report.html
+with totals.png (the class report), and OUTPUT/canvas.csv and moodle.csv (gradebook imports).
+Submissions are never modified.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="output kept from its run and from its notebook, KiB (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=available_cores(),
                         help="submissions graded at once (default: the available cores)")
+    parser.add_argument("--hide-hidden-details", action="store_true",
+                        help="in the HTML feedback and the class report, count the hidden test cases but "
+                             "do not describe them")
     parser.add_argument("--autograder", type=Path, default=AUTOGRADER,
                         help="folder of autograder zips, built from solutions/ when missing or stale")
     args = parser.parse_args(argv)
@@ -54,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     try:
         grade_folder(args.submissions, args.output, autograder=args.autograder, jobs=args.jobs,
-                     limits=limits, cell_time_limit=args.cell_time_limit)
+                     limits=limits, cell_time_limit=args.cell_time_limit,
+                     hide_hidden=args.hide_hidden_details)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,7 +2,7 @@
 
 Each `.ipynb` in the folder is read (never written), matched to its exercise set (from the notebook's
 metadata, which survives renaming, or else from its file name), copied into a fresh temporary folder
-and graded there by `execute_submission`: `otter run` with the set's autograder zip (public and
+and graded there by `execute_submission`: `run_one.py` with the set's autograder zip (public and
 hidden tests), in its own process group, killed when it exceeds the time limit. Several submissions
 run at once, one per core. Whatever goes wrong with one submission (not JSON, empty, unknown set, a
 cell that raises, an endless loop) becomes the `error` or `note` of its row; the others are graded.
@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from . import EXERCISE_SETS
 from .build import AUTOGRADER, available_cores, build, out_of_date
+from .report import write_reports
 from .sandbox import Limits, isolation_status, run_limited
 
 RUN_ONE = Path(__file__).resolve().with_name("run_one.py")
@@ -56,6 +58,7 @@ class Row:
     note: str = ""
     feedback: str = ""
     seconds: float = 0.0
+    cases: dict[str, list[dict]] = field(default_factory=dict)  # per question, as run_one reports them
 
     @property
     def total(self) -> float | None:
@@ -67,6 +70,13 @@ class Row:
 
 
 # --- Which exercise set is this? ----------------------------------------------------------------
+
+def file_name_sets(path: Path) -> list[str]:
+    """The exercise sets a file name points at: their full name, or their chapter ("ch03")."""
+    stem = path.stem.lower()
+    return [s for s in EXERCISE_SETS
+            if s in stem or re.search(rf"(^|[^a-z0-9]){s.split('-')[0]}($|[^0-9])", stem)]
+
 
 def identify(path: Path) -> Submission:
     """Read a submission and decide which exercise set it belongs to (or why it cannot be graded)."""
@@ -89,10 +99,12 @@ def identify(path: Path) -> Submission:
     name = otter.get("assignment_name")
     if name in EXERCISE_SETS:
         submission.exercise_set = name
-        if path.stem != name:
-            submission.note = f"renamed from {name}.ipynb; identified by the notebook's metadata"
+        named = file_name_sets(path)
+        if named and name not in named:  # only when the file name says something else
+            submission.note = (f"the file name suggests {', '.join(named)}, but the notebook's metadata "
+                               f"says {name}; graded as {name}")
         return submission
-    by_file_name = [s for s in EXERCISE_SETS if s in path.stem or path.stem.startswith(s.split("-")[0])]
+    by_file_name = file_name_sets(path)
     if len(by_file_name) == 1:
         submission.exercise_set = by_file_name[0]
         submission.note = "the notebook's exercise metadata is missing; identified by its file name"
@@ -105,8 +117,9 @@ def identify(path: Path) -> Submission:
 # --- Running one submission: the only place where submitted code runs --------------------------
 
 def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
-                       limits: Limits | None = None, cell_seconds: float | None = None) -> dict:
-    """Grade one submission with `otter run` in a fresh temporary folder and return its summary.
+                       limits: Limits | None = None, cell_seconds: float | None = None,
+                       run: str = "") -> dict:
+    """Grade one submission with run_one.py in a fresh temporary folder and return its summary.
 
     notebook: the submission's JSON (written to the temporary folder, so the original file is never
     touched); file_name: its name there; autograder_zip: the set's zip with every test.
@@ -130,7 +143,7 @@ def execute_submission(notebook: dict, file_name: str, autograder_zip: Path,
                        "PYTHONWARNINGS": "ignore"}
         command = [sys.executable, "run_one.py", file_name, "autograder.zip", "result.json",
                    f"{cell_seconds:g}", str(limits.output_bytes)]
-        outcome = run_limited(command, work, limits, env=environment)
+        outcome = run_limited(command, work, limits, env=environment, run=run)
         result = work / "result.json"
         if outcome.reason and (outcome.returncode is None or not result.exists()):
             return {"limit": outcome.reason}
@@ -201,17 +214,21 @@ def make_row(submission: Submission, summary: dict, descriptions: dict[str, str]
         row.error = f"stopped: {reason}{hint}"
         return row
     if summary.get("failure") or not summary.get("questions"):
-        row.error = "grading failed: " + (summary.get("failure") or "otter returned no results")
+        row.error = "grading failed: " + (summary.get("failure") or "the grader returned no results")
         return row
     lines = [f"Feedback for {row.submission} (exercise set {row.exercise_set})", ""]
     for question, result in summary["questions"].items():
         row.scores[question] = round(result["score"], 4)
         row.possible[question] = round(result["possible"], 4)
+        row.cases[question] = [
+            {**case, "description": case.get("description") or descriptions.get(case["name"]) or case["name"],
+             "message": plain_failure(case["message"]) if case["message"] else ""}
+            for case in result["cases"]]
         lines.append(f"{question}: {result['score']:.4g} / {result['possible']:.4g} points")
         for case in result["cases"]:
             mark = "passed" if case["passed"] else "FAILED"
             kind = "hidden" if case["hidden"] else "public"
-            what = descriptions.get(case["name"]) or case["name"]
+            what = case.get("description") or descriptions.get(case["name"]) or case["name"]
             lines.append(f"  [{mark}] ({kind}) {what}")
             if not case["passed"]:
                 lines.append(f"      {plain_failure(case['message'])}")
@@ -226,7 +243,7 @@ def make_row(submission: Submission, summary: dict, descriptions: dict[str, str]
 
 
 def grade_one(submission: Submission, autograder: Path, limits: Limits,
-              cell_seconds: float | None = None) -> Row:
+              cell_seconds: float | None = None, run: str = "") -> Row:
     if submission.error:
         return Row(submission.path.name, submission.exercise_set or "", error=submission.error,
                    note=submission.note)
@@ -238,7 +255,7 @@ def grade_one(submission: Submission, autograder: Path, limits: Limits,
     notebook["metadata"] = metadata
     zip_file = autograder / f"{submission.exercise_set}.zip"
     start = time.perf_counter()
-    summary = execute_submission(notebook, "submission.ipynb", zip_file, limits, cell_seconds)
+    summary = execute_submission(notebook, "submission.ipynb", zip_file, limits, cell_seconds, run)
     return make_row(submission, summary, test_descriptions(zip_file), time.perf_counter() - start)
 
 
@@ -247,12 +264,16 @@ def grade_one(submission: Submission, autograder: Path, limits: Limits,
 def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
                  time_limit: float = DEFAULT_TIME_LIMIT, jobs: int | None = None,
                  limits: Limits | None = None, cell_time_limit: float | None = None,
-                 echo=print) -> list[Row]:
+                 echo=print, run: str | None = None, hide_hidden: bool = False) -> list[Row]:
     """Grade every .ipynb directly in `folder`; write output/grades.csv and output/feedback/*.txt.
 
     limits: per-submission resource limits (default: `Limits` with `time_limit` as the wall time);
     cell_time_limit: seconds before a single cell is interrupted (default DEFAULT_CELL_TIME_LIMIT).
+    hide_hidden: the HTML feedback and the class report count the hidden cases but do not describe them.
+    run: the name every process of this run carries (SANDBOX_RUN=<run>-...; default: a random one),
+    so that runs on one machine never touch each other's processes.
     """
+    run = run or f"grade{uuid.uuid4().hex[:12]}"
     limits = limits or Limits(wall_seconds=time_limit)
     echo(isolation_status()[1])
     folder, output = Path(folder), Path(output)
@@ -268,15 +289,21 @@ def grade_folder(folder: Path, output: Path, *, autograder: Path = AUTOGRADER,
     rows: list[Row] = []
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs or available_cores()) as pool:
-        futures = [pool.submit(grade_one, s, autograder, limits, cell_time_limit) for s in submissions]
+        futures = {pool.submit(grade_one, s, autograder, limits, cell_time_limit, run): s
+                   for s in submissions}
         for done, future in enumerate(as_completed(futures), start=1):
-            row = future.result()
+            try:
+                row = future.result()
+            except Exception as error:  # the grader's side failed for this one (e.g. a corrupt zip)
+                submission = futures[future]
+                row = Row(submission.path.name, submission.exercise_set or "", note=submission.note,
+                          error=f"grader error (not the student's fault): {type(error).__name__}: {error}")
             rows.append(row)
             outcome = row.error or f"{row.total:g} / {row.total_possible:g}"
             echo(f"[{done}/{len(futures)}] {row.submission}: {row.exercise_set or '?'}: {outcome}"
                  f"{f' ({row.seconds:.0f} s)' if row.seconds else ''}")
     rows.sort(key=lambda row: row.submission)
-    write_outputs(rows, output)
+    write_outputs(rows, output, hide_hidden=hide_hidden)
     graded = sum(1 for row in rows if not row.error)
     echo(f"graded {graded} of {len(rows)} submissions in {time.perf_counter() - start:.0f} s; "
          f"wrote {output / 'grades.csv'} and {output / 'feedback'}/")
@@ -294,9 +321,10 @@ def question_columns(rows: list[Row]) -> list[tuple[str, str, str]]:
     return columns
 
 
-def write_outputs(rows: list[Row], output: Path) -> None:
-    """grades.csv (submission, exercise_set, one column per question, total, possible, error, note)
-    and feedback/<submission>.txt for every submission."""
+def write_outputs(rows: list[Row], output: Path, *, hide_hidden: bool = False) -> None:
+    """grades.csv (submission, exercise_set, one column per question, total, possible, error, note),
+    feedback/<submission>.txt and .html for every submission, report.html (with totals.png),
+    canvas.csv and moodle.csv (see grading.report)."""
     output.mkdir(parents=True, exist_ok=True)
     feedback = output / "feedback"
     if feedback.exists():
@@ -317,3 +345,4 @@ def write_outputs(rows: list[Row], output: Path) -> None:
     for row in rows:
         text = row.feedback or (f"{row.submission} was not graded: {row.error}\n" if row.error else "")
         (feedback / f"{Path(row.submission).stem}.txt").write_text(text, encoding="utf-8")
+    write_reports(rows, output, hide_hidden=hide_hidden)

@@ -9,7 +9,10 @@ When the grader runs as root, the command itself runs as an unprivileged uid of 
 
 Limits (all in `Limits`, all configurable): wall time, CPU time, address space (memory), number of
 processes, size of any file written (this also caps captured output, which goes to a file), and how
-much of that output is kept.
+much of that output is kept. The rlimits are set by the command itself (a `prlimit` prefix), never
+by a `preexec_fn`, which is not safe in the grader's threads; the command gets a session of its own.
+Why a command stopped is read from its wait status (our timeout, SIGXCPU, SIGXFSZ, SIGKILL after
+its CPU time) or, for a Python process, from the exception it died of.
 
 Without bwrap the same limits apply, but the command can see the machine's files and the network;
 `isolation_status()` says so and says how to enable isolation.
@@ -19,8 +22,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -142,22 +145,38 @@ def _bwrap_argv(argv: list[str], workdir: Path, extra_readonly: list[str], uid: 
     return [*args, "--", *argv]
 
 
-def _set_limits(limits: Limits) -> None:
-    """Runs in the child between fork and exec."""
-    os.setsid()  # its own process group, so a timeout kills everything it started
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # RLIMIT_NPROC counts every process of the user: for an ordinary user, add the submission's
-    # allowance to what the user already runs; as root the submission gets a uid that runs nothing else.
+LIMIT_SHIM = """\
+import json, os, resource, sys
+for name, (soft, hard) in json.loads(sys.argv[1]).items():
+    resource.setrlimit(getattr(resource, "RLIMIT_" + name.upper()), (soft, hard))
+os.execvp(sys.argv[3], sys.argv[3:])
+"""
+
+
+def _limit_values(limits: Limits) -> dict[str, tuple[int, int]]:
+    """The rlimits of one run, as (soft, hard). RLIMIT_NPROC counts every process of the user: for an
+    ordinary user, the submission's allowance is added to what the user already runs; as root the
+    submission gets a uid of its own (`sandbox_uid`) that runs nothing else."""
     already = 0 if os.geteuid() == 0 else _processes_of_user(os.getuid())
-    resource.setrlimit(resource.RLIMIT_NPROC, (already + limits.processes,) * 2)
+    return {"as": (limits.memory_bytes,) * 2, "cpu": (limits.cpu_seconds, limits.cpu_seconds + 5),
+            "fsize": (limits.file_bytes,) * 2, "core": (0, 0), "nproc": (already + limits.processes,) * 2}
+
+
+def _limit_prefix(limits: Limits) -> list[str]:
+    """A command prefix that sets the limits and then execs the command: util-linux's `prlimit`, or a
+    few lines of Python where it is missing. The limits are set in the command itself, never in a
+    `preexec_fn` (which is not safe in a process with threads, as the grader is)."""
+    values = _limit_values(limits)
+    prlimit = shutil.which("prlimit")
+    if prlimit:
+        return [prlimit, *(f"--{name}={soft}:{hard}" for name, (soft, hard) in values.items()), "--"]
+    return [sys.executable, "-I", "-c", LIMIT_SHIM, json.dumps(values), "--"]
 
 
 def _processes_of_user(uid: int) -> int:
+    """How many processes `uid` runs now (counted in the grader, before the command starts)."""
     count = 0
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if entry.isdigit():
             try:
                 count += os.stat(f"/proc/{entry}").st_uid == uid
@@ -173,32 +192,56 @@ def _read_capped(path: Path, cap: int) -> str:
     return text + ("\n[output truncated]" if len(data) > cap else "")
 
 
-def _reason(returncode: int | None, timed_out: bool, limits: Limits, stderr: str) -> str | None:
+def _died_of(stderr: str) -> str:
+    """The exception a Python process died of: the last line of its traceback, e.g.
+    "OSError: [Errno 27] File too large" (empty if stderr does not end with a traceback)."""
+    if "Traceback (most recent call last)" not in stderr:
+        return ""
+    lines = [line for line in stderr.strip().splitlines() if line and not line.startswith(" ")]
+    return lines[-1] if lines else ""
+
+
+def _reason(returncode: int | None, timed_out: bool, limits: Limits, stderr: str,
+            cpu_used: float = 0.0) -> str | None:
+    """Why the command stopped, from what is known for sure: our own timeout, the signal that ended it
+    (SIGXCPU/SIGXFSZ are the kernel's limit signals; SIGKILL after the CPU time was used up is the
+    hard CPU limit), or, for a Python process, the exception it died of (its type and errno)."""
     if timed_out:
         return f"time limit ({limits.wall_seconds:g} s)"
     if returncode is None or returncode == 0:
         return None
-    signals = {signal.SIGXCPU: f"CPU time limit ({limits.cpu_seconds} s)",
-               signal.SIGXFSZ: f"file or output size limit ({limits.file_bytes // MiB} MiB)",
-               signal.SIGKILL: "killed (memory or time limit)"}
+    cpu = f"CPU time limit ({limits.cpu_seconds} s)"
+    files = f"file or output size limit ({limits.file_bytes // MiB} MiB)"
     if returncode < 0:
-        return signals.get(-returncode, f"crashed (signal {signal.Signals(-returncode).name})")
-    if "File too large" in stderr:  # Python ignores SIGXFSZ and raises OSError instead
-        return f"file or output size limit ({limits.file_bytes // MiB} MiB)"
-    if "MemoryError" in stderr or "Cannot allocate memory" in stderr:
+        number = -returncode
+        if number == signal.SIGXCPU or (number == signal.SIGKILL and cpu_used >= limits.cpu_seconds):
+            return cpu
+        if number == signal.SIGXFSZ:
+            return files
+        if number == signal.SIGKILL:
+            return "killed by the system (most likely out of memory)"
+        return f"crashed (signal {signal.Signals(number).name})"
+    died_of = _died_of(stderr)
+    kind = died_of.split(":", 1)[0].split(".")[-1]
+    errno = died_of.split("[Errno ", 1)[1].split("]", 1)[0] if "[Errno " in died_of else ""
+    if kind == "MemoryError" or errno == "12":  # ENOMEM
         return f"memory limit ({limits.memory_bytes // MiB} MiB)"
-    if "Resource temporarily unavailable" in stderr or "BlockingIOError" in stderr:
+    if errno == "27":  # EFBIG: Python ignores SIGXFSZ, so the write fails with "File too large"
+        return files
+    if kind == "BlockingIOError" or errno == "11":  # EAGAIN from fork at RLIMIT_NPROC
         return f"process limit ({limits.processes})"
     return None  # an ordinary non-zero exit: the caller decides what it means
 
 
 def run_limited(argv: list[str], workdir: Path, limits: Limits | None = None, *,
                 env: dict[str, str] | None = None, isolate: bool | None = None,
-                extra_readonly: list[str] | None = None) -> Outcome:
+                extra_readonly: list[str] | None = None, run: str = "") -> Outcome:
     """Run argv in workdir under `limits`; inside bwrap when `isolate` (default: when available).
 
     workdir must be a folder that belongs to this one submission (a fresh copy): it is the only
     place the command may write, and it is handed to `sandbox_uid()` when running as root.
+    run: a name for the whole grading run; every process of the command carries
+    SANDBOX_RUN=<run>-<random>, so a run (or a test) can find its own processes and no one else's.
     """
     limits = limits or Limits()
     workdir = Path(workdir).resolve()
@@ -215,7 +258,7 @@ def run_limited(argv: list[str], workdir: Path, limits: Limits | None = None, *,
     else:
         command = argv
         notes.append(message)
-    marker = f"SANDBOX_RUN={uuid.uuid4().hex}"  # inherited by everything the command starts
+    marker = f"SANDBOX_RUN={run}-{uuid.uuid4().hex}"  # inherited by everything the command starts
     base_env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(workdir),
                 "VIRTUAL_ENV": sys.prefix,
                 "LANG": "C.UTF-8", "TMPDIR": "/tmp" if isolate else str(workdir),
@@ -228,20 +271,31 @@ def run_limited(argv: list[str], workdir: Path, limits: Limits | None = None, *,
         out_path, err_path = Path(capture) / "stdout", Path(capture) / "stderr"
         start = time.monotonic()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=err, env=base_env, preexec_fn=lambda: _set_limits(limits))
+            # Its own session and process group (a timeout kills everything it started); the limits
+            # are set by the command's prefix, so nothing runs between fork and exec.
+            process = subprocess.Popen([*_limit_prefix(limits), *command], cwd=workdir,
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=base_env,
+                                       start_new_session=True)
             timed_out = too_many = False
+            cpu_used = 0.0
             try:
                 # Wait, and stop a fork bomb as soon as it reaches the process limit: it would
                 # otherwise keep both cores busy (and starve the other submissions) until the wall time.
-                while process.poll() is None:
+                delay = 0.02
+                while True:
+                    pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                    if pid:
+                        process.returncode = os.waitstatus_to_exitcode(status)
+                        cpu_used = usage.ru_utime + usage.ru_stime
+                        break
                     if time.monotonic() - start > limits.wall_seconds:
                         timed_out = True
                         break
                     if _tasks_marked(marker) >= limits.processes:
                         too_many = True
                         break
-                    time.sleep(0.2)
+                    time.sleep(delay)
+                    delay = min(0.2, delay * 1.5)
             finally:
                 _kill_group(process)
                 _kill_marked(marker)  # a Jupyter kernel runs in a session of its own
@@ -249,7 +303,7 @@ def run_limited(argv: list[str], workdir: Path, limits: Limits | None = None, *,
         stderr = _read_capped(err_path, limits.output_bytes)
     returncode = None if timed_out or too_many else process.returncode
     reason = (f"process limit ({limits.processes} processes and threads)" if too_many
-              else _reason(returncode, timed_out, limits, stderr))
+              else _reason(returncode, timed_out, limits, stderr, cpu_used))
     return Outcome(returncode, stdout, stderr, time.monotonic() - start, reason, isolate, notes)
 
 

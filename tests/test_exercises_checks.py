@@ -1,11 +1,10 @@
-"""The student side of the graded exercises: backprop.exercises (messages, time limits, finding the
-notebook, the grader's reports and score). The grader's tests run twice: with the package's own test
-runner (what the notebooks use, and all the live book in the browser has) and through otter-grader,
-and must give the same feedback."""
+"""The student side of the graded exercises: backprop_checks (messages, time limits, the grader's
+reports, score and worked solutions), without otter-grader, as on Colab and in the browser."""
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backprop import exercises
-from backprop.exercises import (
+import backprop_checks
+from backprop_checks import (
     CaseResult,
     CheckFailed,
     CheckReport,
@@ -27,7 +26,6 @@ from backprop.exercises import (
     expect_close,
     expect_function,
     expect_tuple,
-    find_notebook,
     time_limit,
 )
 
@@ -116,72 +114,12 @@ def test_time_limit_leaves_fast_code_and_the_previous_handler_alone():
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
-# --- Finding the notebook ---
+# --- The grader, without otter-grader ---
 
 @pytest.fixture
-def no_repository_copy(monkeypatch, tmp_path):
-    """Pretend the repository's exercises/ folder is elsewhere, and no Jupyter session is running."""
-    monkeypatch.setattr(exercises, "REPOSITORY_EXERCISES", tmp_path / "no-repository")
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-
-
-def test_find_notebook_finds_a_renamed_copy_by_its_metadata(no_repository_copy, tmp_path):
-    folder = tmp_path / "work"
-    folder.mkdir()
-    shutil.copy(CH01, folder / "ch01-neurons (alice's copy).ipynb")
-    shutil.copy(REPOSITORY / "exercises" / "ch02-chain-rule.ipynb", folder / "other.ipynb")
-    assert find_notebook("ch01-neurons", folder) == folder / "ch01-neurons (alice's copy).ipynb"
-    assert find_notebook("ch02-chain-rule", folder) == folder / "other.ipynb"
-
-
-def test_find_notebook_prefers_the_jupyter_session(no_repository_copy, tmp_path, monkeypatch):
-    for name in ("a.ipynb", "b.ipynb"):
-        shutil.copy(CH01, tmp_path / name)
-    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "b.ipynb"))
-    assert find_notebook("ch01-neurons", tmp_path) == tmp_path / "b.ipynb"
-
-
-def test_find_notebook_falls_back_to_the_repository_copy(tmp_path, monkeypatch):
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    assert find_notebook("ch01-neurons", tmp_path) == exercises.REPOSITORY_EXERCISES / "ch01-neurons.ipynb"
-
-
-def test_find_notebook_ignores_broken_files_and_returns_none(no_repository_copy, tmp_path):
-    (tmp_path / "broken.ipynb").write_text("{not json", encoding="utf-8")
-    (tmp_path / "empty.ipynb").write_text("", encoding="utf-8")
-    assert find_notebook("ch01-neurons", tmp_path) is None
-
-
-# --- The grader, with its own test runner and with otter-grader ---
-
-@pytest.fixture(params=["own runner", "otter"])
-def grader(request, no_repository_copy, tmp_path, monkeypatch):
-    """Checks for a renamed copy of the ch01 set, as a reader's kernel would build them."""
-    notebook_class = pytest.importorskip("otter").Notebook if request.param == "otter" else None
-    monkeypatch.chdir(tmp_path)
-    shutil.copy(CH01, tmp_path / "my ch01 attempt.ipynb")
-    return Checks("ch01-neurons", notebook_class, seconds=2.0)
-
-
-def test_checks_run_without_otter(tmp_path):
-    """The notebooks' checks must not need otter-grader, which cannot run in the browser."""
-    shutil.copy(CH01, tmp_path / "ch01-neurons.ipynb")
-    script = (
-        "import sys; sys.modules['otter'] = None  # importing otter now fails\n"
-        "import numpy as np\n"
-        "from backprop.exercises import Checks\n"
-        "grader = Checks('ch01-neurons')\n"
-        "sigmoid = lambda z: 1 / (1 + np.exp(-np.asarray(z, dtype=float)))\n"
-        "print(grader.check('q2').headline()); sigmoid = lambda z: z\n"
-        "print(grader.check('q2').headline())\n")
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["q2: 2 of 2 test cases passed", "q2: 0 of 2 test cases passed"]
-
-
-def test_a_question_without_tests_says_which_questions_there_are(grader):
-    report = grader.check("q9", global_env={})
-    assert not report.passed and report.problem
+def grader():
+    """Checks of the ch01 set, as a reader's kernel builds them (the tests come with the package)."""
+    return Checks("ch01-neurons", seconds=2.0)
 
 
 def correct_sigmoid(z):
@@ -193,11 +131,11 @@ def test_check_lists_passed_and_failed_cases_in_plain_words(grader):
     passed = grader.check("q2", global_env=student)
     assert passed.passed and passed.score == passed.possible == 2
     failed = grader.check("q1", global_env=student)
-    assert [case.passed for case in failed.cases] == [False, False]
+    assert [case.passed for case in failed.cases] == [False, False, False]
     assert failed.cases[0].description.startswith("the weighted sum of x = [1, 2]")
     assert "expected shape ()" in failed.cases[0].detail or "single number" in failed.cases[0].detail
     text = repr(failed)
-    assert "q1: 0 of 2 test cases passed" in text and "Stuck? Open the hint" in text
+    assert "q1: 0 of 3 test cases passed" in text and "Stuck? Open the hint" in text
     assert "✘ failed" in failed._repr_html_()
 
 
@@ -243,22 +181,95 @@ def test_score_adds_up_the_visible_points(grader):
     assert "Score so far: 2 / 10 points" in repr(report)
 
 
-def test_checks_without_the_notebook_say_what_to_do(no_repository_copy, tmp_path, monkeypatch):
-    otter = pytest.importorskip("otter")
-    monkeypatch.chdir(tmp_path)
-    grader = Checks("ch01-neurons", otter.Notebook)
-    report = grader.check("q1", global_env={})
-    assert not report.passed
-    assert "Cannot find the notebook file" in report.problem and "run the first cell again" in report.problem
-    assert grader.score().reports == []
+def test_an_unknown_set_or_question_says_what_exists():
+    report = Checks("ch99-nothing").check("q1", global_env={})
+    assert not report.passed and "no exercise set 'ch99-nothing'" in report.problem
+    assert "ch03-losses" in report.problem
+    assert "has no question 'q9'" in Checks("ch01-neurons").check("q9", global_env={}).problem
 
 
-def test_checks_survive_a_notebook_class_that_fails(no_repository_copy, tmp_path, monkeypatch):
-    shutil.copy(CH01, tmp_path / "ch01-neurons.ipynb")
-    monkeypatch.chdir(tmp_path)
+def test_the_worked_solution_comes_only_after_a_first_check(grader):
+    first = grader.solution("q2")
+    assert isinstance(first, str) and first.startswith("Try q2 first")
+    grader.check("q2", global_env={})
+    solution = grader.solution("q2")
+    assert "def sigmoid(" in solution.code and "SOLUTION" not in solution.code
+    assert "Worked solution of q2" in repr(solution) and "<pre><code>" in solution._repr_html_()
+    # The worked solution passes its own check.
+    namespace = {"np": np}
+    exec(solution.code, namespace)
+    assert grader.check("q2", global_env=namespace).passed
 
-    def broken_notebook(path):
-        raise RuntimeError("no kernel")
 
-    report = Checks("ch01-neurons", broken_notebook).check("q1", global_env={})
-    assert report.problem == "The checks could not start: RuntimeError: no kernel"
+def test_a_course_without_solutions_says_so(grader, monkeypatch):
+    for question in grader.data["questions"].values():
+        question.pop("solution", None)
+    grader.check("q1", global_env={})
+    assert "not included in this course" in grader.solution("q1")
+
+
+def test_the_package_data_holds_only_public_tests():
+    for path in sorted(backprop_checks.checks.SETS.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for question, entry in data["questions"].items():
+            tests = backprop_checks.load_test_file(entry["tests"], question)
+            assert tests.cases and not any(case.hidden for case in tests.cases), (path.name, question)
+
+
+def test_time_limits_degrade_to_no_limit_where_signals_cannot_interrupt(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "emscripten")  # what Pyodide reports
+    assert not backprop_checks.can_interrupt()
+    with time_limit(0.01):
+        time.sleep(0.05)  # not interrupted, and no error
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+BLOCK_OTTER = """
+import sys
+class BlockOtter:
+    def find_spec(self, name, path=None, target=None):
+        if name == "otter" or name.startswith("otter."):
+            raise ImportError("otter-grader is not installed here")
+sys.meta_path.insert(0, BlockOtter())
+"""
+
+
+def run_without_otter(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter, in a folder without any notebook, where otter cannot be
+    imported (as on Colab or in Pyodide)."""
+    return subprocess.run([sys.executable, "-c", BLOCK_OTTER + code], cwd=cwd, capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "JPY_SESSION_NAME": "", "PYTHONPATH": str(REPOSITORY)})
+
+
+def test_a_whole_set_checks_and_scores_without_otter_and_without_the_notebook_file(tmp_path):
+    """The exercise notebook's cells, run in order with the master's solutions filled in: the checks
+    need neither otter-grader nor the notebook file. Blank, the same set scores 0."""
+    code = f"""
+import json
+from grading.run_one import runnable  # the setup cell's Colab line is an IPython magic
+exercise = json.load(open({str(REPOSITORY / "exercises" / "ch03-losses.ipynb")!r}))
+solved = json.load(open({str(REPOSITORY / "solutions" / "ch03-losses.ipynb")!r}))
+environment = {{"__name__": "__main__"}}
+cells = [runnable("".join(c["source"])) for c in exercise["cells"] if c["cell_type"] == "code"]
+exec(cells[-1], environment)  # the score cell before the setup cell: one line, no traceback
+for source in cells[:-1]:
+    exec(source, environment)
+blank = environment["grader"].score(global_env=environment)
+grader = environment["grader"]
+for question in grader.questions():
+    grader.check(question)
+    exec(grader.solution(question).code, environment)
+solved = grader.score(global_env=environment)
+print(blank.score, blank.possible, solved.score, solved.possible)
+assert "otter" not in sys.modules, "otter was imported"
+"""
+    done = run_without_otter(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    first, *_, last = done.stdout.strip().splitlines()
+    assert first == backprop_checks.SETUP_FIRST
+    assert last == "0.0 10.0 10.0 10.0"
+
+
+def test_a_first_edition_notebook_that_passes_otter_notebook_still_works():
+    assert Checks("ch01-neurons", object).check("q2", global_env={"sigmoid": correct_sigmoid}).passed

@@ -11,21 +11,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
-import sys
+import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from backprop_checks import load_set
+from grading import EXERCISE_SETS
+from grading.build import build
+from grading.grade import grade_folder
+
 REPOSITORY = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY))
 
-from grading import EXERCISE_SETS  # noqa: E402
-from grading.build import build  # noqa: E402
-from grading.grade import grade_folder  # noqa: E402
-
+BROKEN_RUN = f"test-broken-{os.getpid()}"
 LOOP_TIME_LIMIT = 10.0  # seconds: the only submission that runs in that call loops forever
 
 
@@ -48,6 +50,9 @@ def test_committed_exercises_equal_what_make_exercises_generates(built):
         committed = json.loads((REPOSITORY / "exercises" / f"{name}.ipynb").read_text(encoding="utf-8"))
         generated = json.loads((built / "exercises" / f"{name}.ipynb").read_text(encoding="utf-8"))
         assert without_ids(committed) == without_ids(generated), f"{name}: run make exercises and commit"
+        data = REPOSITORY / "src" / "backprop_checks" / "sets" / f"{name}.json"
+        committed, generated = (p.read_text(encoding="utf-8") for p in (data, built / "sets" / data.name))
+        assert committed == generated, f"{name}: the checks' data is stale: run make exercises and commit"
 
 
 def edited(source: Path, target: Path, edit) -> None:
@@ -97,6 +102,7 @@ def graded(built, tmp_path_factory) -> dict:
         shutil.copy(solved / f"{name}.ipynb", folder / f"solution-{name}.ipynb")
         shutil.copy(built / "exercises" / f"{name}.ipynb", folder / f"{name}.ipynb")
     shutil.copy(solved / "ch04-activations.ipynb", folder / "my homework (1).ipynb")
+    shutil.copy(solved / "ch04-activations.ipynb", folder / "ch05-backprop-alice.ipynb")
     edited(solved / "ch02-chain-rule.ipynb", folder / "ch02-chain-rule-bob.ipynb", drop_metadata)
     edited(solved / "ch01-neurons.ipynb", folder / "raises.ipynb",
            insert_after_first_code_cell('raise RuntimeError("a cell that fails")'))
@@ -104,7 +110,8 @@ def graded(built, tmp_path_factory) -> dict:
     before = fingerprint(folder)
     output = tmp_path_factory.mktemp("grading_output")
     start = time.perf_counter()
-    rows = grade_folder(folder, output, autograder=solved, time_limit=600, echo=lambda *args: None)
+    rows = grade_folder(folder, output, autograder=solved, time_limit=600, echo=lambda *args: None,
+                        run=f"test-graded-{os.getpid()}")
     seconds = time.perf_counter() - start
     header, by_name = read_csv(output / "grades.csv")
     return {"folder": folder, "before": before, "after": fingerprint(folder), "rows": rows,
@@ -143,7 +150,15 @@ def test_one_wrong_answer_loses_exactly_that_questions_points(graded):
 def test_a_renamed_submission_is_graded_by_its_metadata(graded):
     row = graded["csv"]["my homework (1).ipynb"]
     assert row["exercise_set"] == "ch04-activations" and float(row["total"]) == 10
-    assert "renamed from ch04-activations.ipynb" in row["note"]
+    assert row["note"] == ""  # the file name says nothing else, so there is nothing to note
+    assert graded["csv"]["solution-ch03-losses.ipynb"]["note"] == ""
+
+
+def test_a_file_name_that_names_another_set_is_noted(graded):
+    row = graded["csv"]["ch05-backprop-alice.ipynb"]
+    assert row["exercise_set"] == "ch04-activations" and float(row["total"]) == 10
+    assert row["note"] == ("the file name suggests ch05-backprop, but the notebook's metadata says "
+                           "ch04-activations; graded as ch04-activations")
 
 
 def test_a_submission_without_metadata_is_graded_by_its_file_name(graded):
@@ -168,8 +183,7 @@ def test_csv_has_a_row_per_submission_and_a_column_per_question(graded):
     assert header[:2] == ["submission", "exercise_set"]
     assert header[-4:] == ["total", "possible", "error", "note"]
     assert "ch01-neurons/q1" in header and "ch11-initialisation-regularisation/q6" in header
-    notebooks = [json.loads((REPOSITORY / "exercises" / f"{n}.ipynb").read_text()) for n in EXERCISE_SETS]
-    questions = sum(len(notebook["metadata"]["otter"]["tests"]) for notebook in notebooks)
+    questions = sum(len(load_set(name)["questions"]) for name in EXERCISE_SETS)
     assert len(header) == 6 + questions
 
 
@@ -197,7 +211,8 @@ def broken(built, tmp_path_factory) -> dict:
     before = fingerprint(folder)
     output = tmp_path_factory.mktemp("broken_output")
     start = time.perf_counter()
-    grade_folder(folder, output, autograder=solved, time_limit=LOOP_TIME_LIMIT, echo=lambda *args: None)
+    grade_folder(folder, output, autograder=solved, time_limit=LOOP_TIME_LIMIT, echo=lambda *args: None,
+                 run=BROKEN_RUN)
     seconds = time.perf_counter() - start
     return {"csv": read_csv(output / "grades.csv")[1], "seconds": seconds, "before": before,
             "after": fingerprint(folder)}
@@ -216,11 +231,95 @@ def test_broken_submissions_each_get_a_row_with_a_reason(broken):
 
 def test_a_looping_submission_is_stopped_and_leaves_no_process_behind(broken):
     assert broken["seconds"] < LOOP_TIME_LIMIT + 30
-    leftovers = []  # every process grading started (otter, its kernel) carries SANDBOX_RUN
+    assert processes_of_run(BROKEN_RUN) == []
+
+
+def processes_of_run(run: str) -> list[str]:
+    """Command lines of the processes that one grading run started and left (each carries
+    SANDBOX_RUN=<run>-...; other runs on this machine carry other names and are not counted)."""
+    needle, leftovers = f"SANDBOX_RUN={run}-".encode(), []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"SANDBOX_RUN=" in (entry / "environ").read_bytes():
+            if entry.name.isdigit() and needle in (entry / "environ").read_bytes():
                 leftovers.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
         except OSError:  # the process ended meanwhile, or is not ours to read
             continue
-    assert leftovers == []
+    return leftovers
+
+
+def test_two_gradings_at_once_both_finish_correctly(built, tmp_path_factory):
+    """Two instructors (or two test runs) grade on one machine at the same time: each run finds and
+    stops only its own processes, and both get the right grades."""
+    solved = built / "autograder"
+    results = {}
+
+    def run(name: str) -> None:
+        folder = tmp_path_factory.mktemp(f"class-{name}")
+        shutil.copy(solved / "ch01-neurons.ipynb", folder / "solved.ipynb")
+        shutil.copy(built / "exercises" / "ch01-neurons.ipynb", folder / "blank.ipynb")
+        edited(solved / "ch01-neurons.ipynb", folder / "loops.ipynb",
+               insert_after_first_code_cell("while True:\n    pass"))
+        output = tmp_path_factory.mktemp(f"output-{name}")
+        grade_folder(folder, output, autograder=solved, time_limit=LOOP_TIME_LIMIT, jobs=2,
+                     echo=lambda *args: None, run=f"test-{name}-{os.getpid()}")
+        results[name] = read_csv(output / "grades.csv")[1]
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    for name in ("first", "second"):
+        rows = results[name]
+        assert float(rows["solved.ipynb"]["total"]) == 10 and float(rows["blank.ipynb"]["total"]) == 0
+        assert rows["loops.ipynb"]["error"].startswith("stopped: time limit")
+        assert processes_of_run(f"test-{name}-{os.getpid()}") == []
+
+
+def test_a_corrupt_autograder_zip_gives_that_submission_a_row_and_the_run_goes_on(built, tmp_path):
+    autograder = tmp_path / "autograder"
+    shutil.copytree(built / "autograder", autograder)
+    (autograder / "ch02-chain-rule.zip").write_bytes(b"this is not a zip file")
+    os.utime(autograder / "ch02-chain-rule.zip", (time.time() + 3600,) * 2)  # not stale: not rebuilt
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(autograder / "ch01-neurons.ipynb", folder / "ch01-neurons.ipynb")
+    shutil.copy(autograder / "ch02-chain-rule.ipynb", folder / "ch02-chain-rule.ipynb")
+    grade_folder(folder, tmp_path / "output", autograder=autograder, echo=lambda *args: None)
+    rows = read_csv(tmp_path / "output" / "grades.csv")[1]
+    assert float(rows["ch01-neurons.ipynb"]["total"]) == 10
+    assert rows["ch02-chain-rule.ipynb"]["total"] == ""
+    assert "grader error" in rows["ch02-chain-rule.ipynb"]["error"]
+    assert "zip" in rows["ch02-chain-rule.ipynb"]["error"].lower()
+
+
+def test_html_feedback_class_report_and_gradebook_exports(graded):
+    output = graded["output"]
+    page = (output / "feedback" / "wrong-answer.html").read_text(encoding="utf-8")
+    assert "8 / 10 points" in page and "✘ failed</span> (public)" in page and "(hidden)" in page
+    assert "What to look at: largest_stable_lr(diag(1, 10)): expected 0.2, got 2." in page
+    report = (output / "report.html").read_text(encoding="utf-8")
+    assert "<h2>ch07-gradient-descent: " in report and "mean points" in report
+    assert "Most-failed test cases" in report and "<img src='totals.png'" in report
+    assert (output / "totals.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    canvas = (output / "canvas.csv").read_text(encoding="utf-8").splitlines()
+    assert canvas[0].startswith("Student,ID,SIS User ID,SIS Login ID,Section,ch01-neurons,")
+    assert canvas[1].startswith("    Points Possible,,,,,10.0,")
+    assert any(line.startswith("wrong-answer,,,wrong-answer,,") and ",8.0," in line for line in canvas)
+    moodle = (output / "moodle.csv").read_text(encoding="utf-8").splitlines()
+    assert moodle[0].startswith("Username,ch01-neurons,")
+    assert moodle[0].endswith("ch11-initialisation-regularisation feedback")
+    assert len(moodle) == len(graded["before"]) + 1
+
+
+def test_hidden_case_details_can_be_left_out_of_the_feedback():
+    from grading.grade import Row
+    from grading.report import feedback_html
+
+    row = Row("a.ipynb", "ch03-losses", scores={"q1": 1.0}, possible={"q1": 2.0}, cases={"q1": [
+        {"name": "q1 - 1", "description": "public case", "hidden": False, "passed": True, "message": ""},
+        {"name": "q1 - 2", "description": "SECRET hidden input", "hidden": True, "passed": False,
+         "message": "SECRET expected 3"}]})
+    assert "SECRET" in feedback_html(row)
+    hidden = feedback_html(row, hide_hidden=True)
+    assert "SECRET" not in hidden and "a hidden test case" in hidden and "public case" in hidden

@@ -26,12 +26,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY))
+from grading.build import build
+from grading.grade import grade_folder
+from grading.sandbox import Limits, MiB, Outcome, isolation_status, run_limited
 
-from grading.build import build  # noqa: E402
-from grading.grade import grade_folder  # noqa: E402
-from grading.sandbox import Limits, MiB, Outcome, isolation_status, run_limited  # noqa: E402
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 ISOLATED, ISOLATION_MESSAGE = isolation_status()
 needs_isolation = pytest.mark.skipif(not ISOLATED, reason=ISOLATION_MESSAGE)
@@ -40,6 +39,7 @@ SECRET = "SECRET-ANSWER-OF-ANOTHER-STUDENT-4f1c9e"
 LIMITS = Limits(wall_seconds=90, cpu_seconds=60, memory_bytes=3 * 1024 * MiB, processes=96,
                 file_bytes=16 * MiB, output_bytes=64 * 1024)
 CELL_SECONDS = 15
+RUN = f"test-hostile-{os.getpid()}"  # the SANDBOX_RUN marker of this test's grading run
 
 
 class Listener:
@@ -133,7 +133,7 @@ def hostile(tmp_path_factory) -> dict:
     output = root / "output"
     start = time.monotonic()
     grade_folder(submissions, output, autograder=autograder, limits=LIMITS, cell_time_limit=CELL_SECONDS,
-                 echo=lambda *args: None)
+                 echo=lambda *args: None, run=RUN)
     seconds = time.monotonic() - start
     with open(output / "grades.csv", newline="", encoding="utf-8") as file:
         rows = {row["submission"].removesuffix(".ipynb"): row for row in csv.DictReader(file)}
@@ -190,7 +190,17 @@ def test_no_network_connection_leaves_the_sandbox(hostile):
 @needs_isolation
 def test_deleting_every_visible_file_harms_only_the_submissions_own_copy(hostile):
     assert "deletes" in hostile["graded"]
-    assert hostile["rows"]["deletes"]["submission"]  # it has a row, whatever it earned
+    # Nothing outside its own folder was deleted: the instructor's file, every other submission, the
+    # autograder zips, the repository, and the other students' grades and feedback are all there.
+    assert (hostile["outside"] / "canary.txt").read_text(encoding="utf-8") == "the instructor's file"
+    assert not hostile["changed"] and not hostile["autograder_changed"] and not hostile["repository_changed"]
+    assert (REPOSITORY / "src" / "backprop" / "__init__.py").is_file()
+    for name in ("alice", "zoe"):
+        assert (hostile["output"] / "feedback" / f"{name}.txt").is_file()
+        assert float(hostile["rows"][name]["total"]) == 10
+    # Its own copy lost its files, but the tests were read before its cells ran: it is graded in full.
+    row = hostile["rows"]["deletes"]
+    assert row["error"] == "" and float(row["total"]) == 10, row
 
 
 def test_asking_for_too_much_memory_fails_that_cell_only(hostile):
@@ -218,10 +228,10 @@ def test_a_fork_bomb_is_stopped_at_the_process_limit(hostile):
 
 
 def test_no_process_of_any_submission_is_left_running(hostile):
-    leftovers = []
+    leftovers = []  # only this run's processes: another grading may be running on this machine
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"SANDBOX_RUN=" in (entry / "environ").read_bytes():
+            if entry.name.isdigit() and f"SANDBOX_RUN={RUN}-".encode() in (entry / "environ").read_bytes():
                 leftovers.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
         except OSError:
             continue

@@ -12,7 +12,6 @@ Modules, one concept each, in reading order:
   train       fit, History, accuracy, confusion_matrix
   plot        the book's figures (imports matplotlib)
   widgets     live and precomputed explorers (imports matplotlib; ipywidgets when live)
-  exercises   the checks of the graded exercise notebooks in exercises/ (used with otter-grader)
 
 Importing `backprop` loads only NumPy; `plot` and `widgets` are imported explicitly.
 """
