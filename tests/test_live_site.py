@@ -14,6 +14,7 @@ where the registries the build needs are reachable: there a missing live site fa
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -101,8 +102,10 @@ def test_exercise_set_runs_top_to_bottom_in_the_browser(session, base_url, name)
                 live_browser.set_source(run.page, answer, source)
                 live_browser.run_cells(run.page, answer, 2)  # the answer, then grader.check("q2")
                 results.append(live_browser.output_text(run.page, answer + 1))
-            assert "q2: 0 of 2 test cases passed" in results[0] and "FAILED" in results[0], results[0]
-            assert "q2: 2 of 2 test cases passed" in results[1] and "FAILED" not in results[1], results[1]
+            assert re.search(r"q2: 0 of [1-9]\d* test cases passed", results[0]), results[0]
+            assert "FAILED" in results[0], results[0]
+            assert re.search(r"q2: (\d+) of \1 test cases passed", results[1]), results[1]
+            assert "FAILED" not in results[1], results[1]
     finally:
         run.page.close()
 
