@@ -110,6 +110,31 @@ def test_exercise_set_runs_top_to_bottom_in_the_browser(session, base_url, name)
         run.page.close()
 
 
+def test_a_learners_edit_survives_a_reload_and_deleting_it_brings_back_the_books_version(session, base_url):
+    """What the book tells readers: work is kept in the browser; delete your copy to get a fresh one."""
+    url = base_url + "lite/notebooks/index.html?path=exercises/ch02-chain-rule.ipynb"
+    edit = "# my own note, typed in the live book\n"
+    page = session.context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_function(live_browser.KERNEL_IDLE, timeout=120_000)
+        live_browser.set_source(page, 0, edit)
+        page.evaluate("async () => await window.jupyterapp.commands.execute('docmanager:save')")
+        page.reload()
+        page.wait_for_function(live_browser.KERNEL_IDLE, timeout=120_000)
+        assert live_browser.find_cell(page, edit) == 0
+        # The file browser's Delete removes the browser's copy; the site's own file shows again.
+        page.evaluate("async () => await window.jupyterapp.serviceManager.contents"
+                      ".delete('exercises/ch02-chain-rule.ipynb')")
+        page.goto(url)
+        page.wait_for_function(live_browser.KERNEL_IDLE, timeout=120_000)
+        with pytest.raises(LookupError):
+            live_browser.find_cell(page, edit)
+        assert live_browser.find_cell(page, "# Exercises for chapter 2") == 0
+    finally:
+        page.close()
+
+
 def test_nothing_left_the_site(session):
     """Runs last: every request of every notebook above stayed on the local server."""
     assert session.outside == [], f"requests off the site: {sorted(set(session.outside))}"
