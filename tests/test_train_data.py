@@ -79,7 +79,9 @@ def test_digits_split_is_stratified_seeded_and_scaled():
     assert a.X_train.shape[1] == 64 and 0 <= a.X_train.min() and a.X_train.max() <= 1
     assert len(a.y_train) + len(a.y_val) + len(a.y_test) == 1797
     assert set(np.unique(a.y_val)) == set(range(10))
-    assert not set(map(bytes, a.X_test)) & set(map(bytes, a.X_train[:0]))
+    train_rows = set(map(bytes, a.X_train))
+    assert not set(map(bytes, a.X_test)) & train_rows, "a test image is also in the training split"
+    assert not set(map(bytes, a.X_val)) & train_rows, "a validation image is also in the training split"
 
 
 def test_batches_cover_every_row_once():
