@@ -268,21 +268,21 @@ def build() -> None:
     subprocess.run([str(jupyter), "lite", "build", "--lite-dir", str(STAGING), "--output-dir", str(OUTPUT),
                     "--contents", str(STAGING / "files"), "--no-sourcemaps", "--log-level", "WARN"],
                    check=True, cwd=STAGING)
-    strip_network_leftovers(OUTPUT)
+    check_pyodide_is_local(OUTPUT)
     size = sum(p.stat().st_size for p in OUTPUT.rglob("*") if p.is_file())
     print(f"live book: built {OUTPUT.relative_to(ROOT)}/ ({size / 1e6:.0f} MB, Pyodide {PYODIDE_VERSION}, "
           f"{len(wanted)} Pyodide packages)")
 
 
-def strip_network_leftovers(site: Path) -> None:
-    """JupyterLite's pages name no outside host at read time; fail loudly if one appears."""
+def check_pyodide_is_local(site: Path) -> None:
+    """The kernel must load Python from the site itself: refuse a pyodideUrl on another host."""
     for path in site.rglob("jupyter-lite.json"):
         config = json.loads(path.read_text())
         settings = config.get("jupyter-config-data", {}).get("litePluginSettings", {})
         kernel = settings.get("@jupyterlite/pyodide-kernel-extension:kernel", {})
         url = kernel.get("pyodideUrl", "")
         if url and "://" in url:
-            raise RuntimeError(f"{path}: pyodideUrl {url} points outside the site")
+            raise Tampered(f"{path}: pyodideUrl {url} points outside the site (see tools/live_site/)")
 
 
 def main() -> int:
