@@ -110,7 +110,7 @@ def test_dtype_is_preserved_end_to_end(dtype):
     optimizer = bp.Adam(model.parameters(), lr=1e-3)
     optimizer.step()
     assert all(p.data.dtype == dtype for p in model.parameters())
-    assert all(m.dtype == dtype for m in optimizer.m)
+    assert all(buffer.dtype == dtype for state in optimizer.state.values() for buffer in state.values())
 
 
 def test_wrong_input_shape_names_the_layer_and_both_shapes():
@@ -175,3 +175,34 @@ def test_skipping_the_input_gradient_leaves_parameter_gradients_unchanged():
     assert full.shape == (5, 4) and skipped is None
     for a, b in zip(with_input, without_input, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_linear_init_accepts_a_name_or_a_function():
+    from functools import partial
+
+    by_name = bp.Linear(3, 4, init="xavier_uniform", rng=5)
+    by_function = bp.Linear(3, 4, init=bp.init.xavier_uniform, rng=5)
+    np.testing.assert_array_equal(by_name.W.data, by_function.W.data)
+    small = bp.Linear(3, 4, init=partial(bp.init.normal, std=1e-3), rng=5, dtype=np.float32)
+    assert small.W.dtype == np.float32 and np.abs(small.W.data).max() < 1e-2
+    with pytest.raises(ValueError, match=r"shape \(4, 3\), expected \(3, 4\)"):
+        bp.Linear(3, 4, init=lambda shape, rng, dtype: np.zeros(shape[::-1]))
+    with pytest.raises(ValueError, match="unknown init"):
+        bp.Linear(3, 4, init="glorot")
+
+
+def test_rng_defaults_to_the_same_seed_everywhere():
+    np.testing.assert_array_equal(bp.Linear(3, 4).W.data, bp.Linear(3, 4, rng=0).W.data)
+    np.testing.assert_array_equal(bp.init.he_normal((3, 4)), bp.init.he_normal((3, 4), rng=0))
+    X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+    first = [yb.tolist() for _, yb in bp.data.batches(X, y, 2)]
+    assert first == [yb.tolist() for _, yb in bp.data.batches(X, y, 2, rng=0)]
+
+
+def test_softmax_output_is_the_callers_to_change():
+    softmax = bp.Softmax()
+    x = np.array([[1.0, 2.0, 3.0]])
+    p = softmax(x)
+    expected = softmax.backward(np.ones_like(p) * [[1.0, 0.0, 0.0]])
+    p[:] = 0  # a caller reusing the output must not change the backward pass
+    np.testing.assert_array_equal(softmax.backward(np.ones_like(p) * [[1.0, 0.0, 0.0]]), expected)

@@ -97,3 +97,11 @@ def test_bad_labels_say_what_was_expected(labels, error, pattern):
 def test_unknown_reduction_is_refused():
     with pytest.raises(ValueError, match="reduction"):
         bp.MSELoss(reduction="avg")
+
+
+def test_backward_returns_a_new_array_each_time():
+    loss = bp.MSELoss()
+    loss(np.array([[1.0], [3.0]]), np.array([[0.0], [0.0]]))
+    grad = loss.backward()
+    grad *= 100  # the caller's array: scaling it must not change the next call
+    np.testing.assert_array_equal(loss.backward(), [[1.0], [3.0]])

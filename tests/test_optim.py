@@ -12,7 +12,7 @@ from backprop.optim import (
     CosineAnnealingLR,
     ExponentialLR,
     StepLR,
-    clip_grad_norm,
+    clip_grad_norm_,
     lr_range_test,
     trajectory,
 )
@@ -70,7 +70,7 @@ def test_adagrad():
     def update(p, g, t, s):
         s["sum"] = s.get("sum", 0) + g * g
         return p - 0.5 * g / (np.sqrt(s["sum"]) + 1e-10)
-    assert_same(three_steps(bp.AdaGrad, lr=0.5), by_hand(update, {}))
+    assert_same(three_steps(bp.Adagrad, lr=0.5), by_hand(update, {}))
 
 
 def test_rmsprop_with_momentum():
@@ -131,7 +131,9 @@ def test_schedules_follow_their_formulas():
         out = []
         for _ in range(6):
             scheduler.step()
-            out.append(scheduler.get_last_lr())
+            last = scheduler.get_last_lr()
+            assert last == [optimizer.lr]  # a list, one entry per parameter group, as in PyTorch
+            out.append(last[0])
         return out
     assert lrs(lambda o: StepLR(o, step_size=2, gamma=0.5)) == [1, 0.5, 0.5, 0.25, 0.25, 0.125]
     np.testing.assert_allclose(lrs(lambda o: ExponentialLR(o, gamma=0.9)), 0.9 ** np.arange(1, 7))
@@ -141,12 +143,49 @@ def test_schedules_follow_their_formulas():
     assert cosine[3] == pytest.approx(0.1)
 
 
-def test_clip_grad_norm_scales_to_max_norm_and_reports_the_norm_before():
+def test_clip_grad_norm_scales_in_place_to_max_norm_and_reports_the_norm_before():
     a, b = Parameter(np.zeros(2)), Parameter(np.zeros(1))
     a.grad[:] = [3.0, 0.0]
     b.grad[:] = [4.0]
-    assert clip_grad_norm([a, b], max_norm=1.0) == pytest.approx(5.0)
+    grad_a = a.grad
+    assert clip_grad_norm_([a, b], max_norm=1.0) == pytest.approx(5.0)
+    assert a.grad is grad_a  # in place: the same array, scaled
     assert math.hypot(*a.grad, *b.grad) == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(a.grad / b.grad[0], [0.75, 0.0])  # one factor for every parameter
+
+
+def test_clip_grad_norm_leaves_gradients_below_max_norm_untouched():
+    a = Parameter(np.zeros(2))
+    a.grad[:] = [0.3, 0.4]
+    assert clip_grad_norm_([a], max_norm=1.0) == pytest.approx(0.5)
+    np.testing.assert_array_equal(a.grad, [0.3, 0.4])
+
+
+def test_old_names_say_what_they_are_called_now():
+    with pytest.raises(AttributeError, match="Adagrad"):
+        bp.AdaGrad  # noqa: B018
+    with pytest.raises(AttributeError, match="SoftmaxCrossEntropyLoss"):
+        bp.CrossEntropyLoss  # noqa: B018
+    with pytest.raises(AttributeError, match="clip_grad_norm_"):
+        bp.optim.clip_grad_norm  # noqa: B018
+
+
+@pytest.mark.parametrize("make, names", [
+    (lambda ps: bp.SGD(ps, lr=0.1), []),
+    (lambda ps: bp.SGD(ps, lr=0.1, momentum=0.9), ["momentum_buffer"]),
+    (lambda ps: bp.Adagrad(ps), ["sum"]),
+    (lambda ps: bp.RMSprop(ps, momentum=0.5), ["square_avg", "momentum_buffer"]),
+    (lambda ps: bp.Adam(ps), ["exp_avg", "exp_avg_sq"]),
+    (lambda ps: bp.AdamW(ps), ["exp_avg", "exp_avg_sq"]),
+])
+def test_optimizer_state_uses_pytorchs_names_per_parameter(make, names):
+    p = Parameter(P0.astype(np.float32))
+    optimizer = make([p])
+    p.grad[:] = [1.0, -1.0]
+    optimizer.step()
+    assert sorted(optimizer.state[p]) == sorted(names)
+    for buffer in optimizer.state[p].values():
+        assert buffer.shape == p.shape and buffer.dtype == np.float32 and np.any(buffer != 0)
 
 
 def test_trajectory_stops_when_the_optimizer_diverges():

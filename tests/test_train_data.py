@@ -7,7 +7,7 @@ import pytest
 import backprop as bp
 from backprop import data
 from backprop.gradcheck import numerical_gradient, relative_error
-from backprop.train import accuracy, confusion_matrix, fit
+from backprop.train import accuracy, accuracy_from_outputs, confusion_matrix, fit
 
 matplotlib.use("Agg")
 
@@ -116,7 +116,7 @@ def test_load_mnist_without_network_says_what_to_do(tmp_path):
 
 def test_accuracy_and_confusion_matrix():
     outputs = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
-    assert accuracy(outputs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
+    assert accuracy_from_outputs(outputs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
     np.testing.assert_array_equal(confusion_matrix([0, 1, 1], [0, 1, 0]), [[1, 0], [1, 1]])
 
 
@@ -155,7 +155,7 @@ def test_plots_draw_without_error():
                        (-2, 2), (-2, 2))
     fig = plot.digit_grid(data.digits().X_test[:12], [1] * 12, [1] * 6 + [2] * 6, ncols=6)
     assert len(fig.axes) == 12
-    plot.confusion_matrix(np.eye(3, dtype=int) * 5)
+    plot.confusion_matrix_heatmap(np.eye(3, dtype=int) * 5)
     matplotlib.pyplot.close("all")
 
 
@@ -215,3 +215,21 @@ def test_digits_without_scikit_learn_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(sys, "platform", "emscripten")
     with pytest.raises(ImportError, match="run `%pip install scikit-learn` in a cell above"):
         data.digits()
+
+
+def test_binary_accuracy_needs_a_threshold_that_says_logits_or_probabilities():
+    logits = np.array([[-0.2], [0.3], [2.0]])  # class 0, 1, 1 at threshold 0
+    labels = np.array([0, 1, 1])
+    with pytest.raises(ValueError, match="threshold=0 if they are logits"):
+        accuracy_from_outputs(logits, labels)
+    assert accuracy_from_outputs(logits, labels, threshold=0) == 1.0
+    assert accuracy_from_outputs(logits, labels, threshold=0.5) == pytest.approx(2 / 3)
+
+
+def test_accuracy_runs_a_model_and_refuses_outputs():
+    model = bp.Sequential(bp.Linear(2, 1, rng=0))
+    model[0].W.data[:] = [[1.0], [0.0]]
+    X = np.array([[-1.0, 5.0], [2.0, -3.0]])
+    assert accuracy(model, X, np.array([0, 1]), threshold=0) == 1.0
+    with pytest.raises(TypeError, match="accuracy_from_outputs"):
+        accuracy(np.zeros((2, 2)), X, np.array([0, 1]))

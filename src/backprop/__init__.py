@@ -2,14 +2,14 @@
 
 Modules, one concept each, in reading order:
   functional  stable sigmoid, softmax, log-sum-exp, one-hot
-  autodiff    Value, a scalar reverse-mode autodiff engine, and draw_graph
+  autodiff    Value, a scalar reverse-mode autodiff engine
   init        weight initialisers and the seeded random-number story
   layers      Parameter, Layer, Linear, activations, Softmax, Sequential
   losses      MSELoss, BCELoss, BCEWithLogitsLoss, SoftmaxCrossEntropyLoss
   gradcheck   numerical gradients and check_layer / check_loss
-  optim       SGD (momentum, Nesterov), AdaGrad, RMSprop, Adam, AdamW, schedules
+  optim       SGD (momentum, Nesterov), Adagrad, RMSprop, Adam, AdamW, clip_grad_norm_, schedules
   data        XOR, spirals, moons, 1-D regression, scikit-learn's digits, mini-batches
-  train       fit, History, accuracy, confusion_matrix
+  train       fit, History, accuracy, accuracy_from_outputs, confusion_matrix
   plot        the book's figures (imports matplotlib)
   widgets     live and precomputed explorers (imports matplotlib; ipywidgets when live)
 
@@ -32,8 +32,8 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, SoftmaxCrossEntropyLoss
-from .optim import SGD, AdaGrad, Adam, AdamW, RMSprop
+from .losses import BCELoss, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
+from .optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from .train import History, TrainingDiverged, fit
 
 __version__ = "0.1.0"
@@ -43,7 +43,20 @@ __all__ = [
     "Value", "check_layer", "check_loss",
     "Parameter", "Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
     "Flatten", "Sequential",
-    "MSELoss", "BCELoss", "BCEWithLogitsLoss", "SoftmaxCrossEntropyLoss", "CrossEntropyLoss",
-    "SGD", "AdaGrad", "RMSprop", "Adam", "AdamW",
+    "MSELoss", "BCELoss", "BCEWithLogitsLoss", "SoftmaxCrossEntropyLoss",
+    "SGD", "Adagrad", "RMSprop", "Adam", "AdamW",
     "History", "TrainingDiverged", "fit",
 ]
+
+# Names a reader may know from PyTorch or from the first edition, and what they are called here.
+_RENAMED = {
+    "AdaGrad": "Adagrad (PyTorch's spelling)",
+    "CrossEntropyLoss": "SoftmaxCrossEntropyLoss (PyTorch's nn.CrossEntropyLoss: softmax and "
+                        "cross-entropy fused, on logits)",
+}
+
+
+def __getattr__(name: str):
+    if name in _RENAMED:
+        raise AttributeError(f"module 'backprop' has no attribute {name!r}; use bp.{_RENAMED[name]}")
+    raise AttributeError(f"module 'backprop' has no attribute {name!r}")

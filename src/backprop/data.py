@@ -1,4 +1,6 @@
 """Data sets for the book, all offline: small generated ones (seeded) and scikit-learn's 8x8 digits.
+Introduced as needed: XOR in chapter 1, moons and spirals in chapter 4, 1-D regression in chapter 7,
+the digits and mini-batches in chapters 7 and 10.
 
 Conventions: inputs X have shape (n, features); class labels y are integers of shape (n,);
 regression targets have shape (n, 1). `rng` is a seed or a numpy Generator (see `init.make_rng`).
@@ -115,11 +117,13 @@ def digits(val_fraction: float = 0.15, test_fraction: float = 0.15, rng: RNG = 0
 
 
 def batches(X: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = True,
-            rng: RNG = None, drop_last: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            rng: RNG = 0, drop_last: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield mini-batches (X[i], y[i]) that cover the data once (one epoch).
 
     X: (n, ...), y: (n, ...). Each batch has `batch_size` rows, the last possibly fewer
-    (dropped when `drop_last`). With `shuffle`, the order is a fresh permutation from `rng`.
+    (dropped when `drop_last`). With `shuffle`, the order is a permutation drawn from `rng`: pass
+    one Generator for the whole run (`rng = np.random.default_rng(0)` before the epoch loop) so
+    that every epoch gets a new order; the same seed gives the same order on every call.
     """
     n = len(X)
     if len(y) != n:

@@ -1,8 +1,10 @@
-"""Weight initialisation and the package's random-number story.
+"""Weight initialisation and the package's random-number story. Taught in chapter 11.
 
 Every function that draws random numbers takes `rng`: a seed (int), a numpy Generator, or None
-(a fresh, unseeded generator). Passing the same seed gives the same numbers, which is how the
-book's notebooks stay deterministic.
+(a fresh, unseeded generator). The default everywhere in the package is the seed 0, so the same
+call gives the same numbers, which is how the book's notebooks stay deterministic. To draw
+independent numbers in several calls (the layers of one network, the epochs of one run), create
+one Generator and pass it to every call.
 
 All initialisers take the weight's shape (fan_in, fan_out), the layout of `Linear.W`.
 """
@@ -10,13 +12,14 @@ All initialisers take the weight's shape (fan_in, fan_out), the layout of `Linea
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 RNG = np.random.Generator | int | None
 
 
-def make_rng(rng: RNG = None) -> np.random.Generator:
+def make_rng(rng: RNG = 0) -> np.random.Generator:
     """A numpy Generator from a seed, an existing Generator (returned as is), or None."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -39,7 +42,7 @@ def _normal(std: float, shape, rng: RNG, dtype) -> np.ndarray:
     return (make_rng(rng).standard_normal(size=shape) * std).astype(dtype)
 
 
-def xavier_uniform(shape: tuple[int, int], *, gain: float = 1.0, rng: RNG = None,
+def xavier_uniform(shape: tuple[int, int], *, gain: float = 1.0, rng: RNG = 0,
                    dtype=np.float64) -> np.ndarray:
     """Glorot & Bengio (2010): U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)).
 
@@ -49,21 +52,21 @@ def xavier_uniform(shape: tuple[int, int], *, gain: float = 1.0, rng: RNG = None
     return _uniform(gain * math.sqrt(6 / (fan_in + fan_out)), shape, rng, dtype)
 
 
-def xavier_normal(shape: tuple[int, int], *, gain: float = 1.0, rng: RNG = None,
+def xavier_normal(shape: tuple[int, int], *, gain: float = 1.0, rng: RNG = 0,
                   dtype=np.float64) -> np.ndarray:
     """Glorot & Bengio (2010): N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(shape)
     return _normal(gain * math.sqrt(2 / (fan_in + fan_out)), shape, rng, dtype)
 
 
-def he_uniform(shape: tuple[int, int], *, gain: float = math.sqrt(2), rng: RNG = None,
+def he_uniform(shape: tuple[int, int], *, gain: float = math.sqrt(2), rng: RNG = 0,
                dtype=np.float64) -> np.ndarray:
     """He et al. (2015), "Kaiming": U(-a, a), a = gain * sqrt(3 / fan_in), gain sqrt(2) for ReLU."""
     fan_in, _ = _fans(shape)
     return _uniform(gain * math.sqrt(3 / fan_in), shape, rng, dtype)
 
 
-def he_normal(shape: tuple[int, int], *, gain: float = math.sqrt(2), rng: RNG = None,
+def he_normal(shape: tuple[int, int], *, gain: float = math.sqrt(2), rng: RNG = 0,
               dtype=np.float64) -> np.ndarray:
     """He et al. (2015), "Kaiming": N(0, std^2), std = gain / sqrt(fan_in), gain sqrt(2) for ReLU.
 
@@ -73,13 +76,13 @@ def he_normal(shape: tuple[int, int], *, gain: float = math.sqrt(2), rng: RNG = 
     return _normal(gain / math.sqrt(fan_in), shape, rng, dtype)
 
 
-def pytorch_default(shape: tuple[int, int], *, rng: RNG = None, dtype=np.float64) -> np.ndarray:
+def pytorch_default(shape: tuple[int, int], *, rng: RNG = 0, dtype=np.float64) -> np.ndarray:
     """What torch.nn.Linear uses for its weight: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     fan_in, _ = _fans(shape)
     return _uniform(1 / math.sqrt(fan_in), shape, rng, dtype)
 
 
-def normal(shape: tuple[int, int], *, std: float = 1.0, rng: RNG = None,
+def normal(shape: tuple[int, int], *, std: float = 1.0, rng: RNG = 0,
            dtype=np.float64) -> np.ndarray:
     """N(0, std^2) regardless of the layer's size: the "naive" initialisation of chapter 11."""
     return _normal(std, shape, rng, dtype)
@@ -99,10 +102,24 @@ INITIALIZERS = {
 }
 
 
-def initialize(name: str, shape: tuple[int, int], *, rng: RNG = None, dtype=np.float64) -> np.ndarray:
-    """Draw a weight of `shape` with the initialiser called `name` (a key of INITIALIZERS)."""
-    try:
-        initializer = INITIALIZERS[name]
-    except KeyError:
-        raise ValueError(f"unknown init {name!r}; choose one of {sorted(INITIALIZERS)}") from None
-    return initializer(shape, rng=rng, dtype=dtype)
+Initializer = Callable[..., np.ndarray]
+
+
+def initialize(init: str | Initializer, shape: tuple[int, int], *, rng: RNG = 0,
+               dtype=np.float64) -> np.ndarray:
+    """Draw a weight of `shape` (fan_in, fan_out) in `dtype`.
+
+    init: the name of an initialiser (a key of INITIALIZERS), or a function called as
+    init(shape, rng=rng, dtype=dtype) that returns an array of that shape, such as
+    `xavier_uniform` or `functools.partial(normal, std=0.01)`.
+    """
+    if isinstance(init, str):
+        if init not in INITIALIZERS:
+            raise ValueError(f"unknown init {init!r}; choose one of {sorted(INITIALIZERS)}")
+        init = INITIALIZERS[init]
+    elif not callable(init):
+        raise TypeError(f"init must be a name or a function (shape, rng, dtype) -> array, got {init!r}")
+    W = np.asarray(init(shape, rng=rng, dtype=dtype))
+    if W.shape != tuple(shape):
+        raise ValueError(f"init {init!r} returned shape {W.shape}, expected {tuple(shape)}")
+    return W.astype(dtype, copy=False)

@@ -105,9 +105,12 @@ class Linear(Layer):
     `backward(grad_out, input_grad=False)` skips grad_in (returns None): for a first layer, whose
     input is data, that product is wasted work (PyTorch skips it for inputs without requires_grad).
 
-    `init` names how W is drawn: "default" (PyTorch's U(-1/sqrt(in), 1/sqrt(in))), "xavier_uniform",
-    "xavier_normal", "he_uniform", "he_normal"; b starts at zero. `rng` is a seed or a
-    numpy Generator, so the same seed gives the same weights.
+    `init` says how W is drawn: a name, "default" (PyTorch's U(-1/sqrt(in), 1/sqrt(in))),
+    "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "normal"; or a function
+    (shape, rng=..., dtype=...) -> array of that shape, e.g. `bp.init.xavier_uniform` or
+    `functools.partial(bp.init.normal, std=0.01)`. b starts at zero. `rng` is a seed (default 0, as
+    everywhere in the package) or a numpy Generator, so the same seed gives the same weights; pass
+    one Generator to all the layers of a network to draw each layer's weights independently.
     """
 
     def __init__(
@@ -116,8 +119,8 @@ class Linear(Layer):
         out_features: int,
         *,
         bias: bool = True,
-        init: str = "default",
-        rng: np.random.Generator | int | None = None,
+        init: str | initializers.Initializer = "default",
+        rng: initializers.RNG = 0,
         dtype: DType = np.float64,
     ) -> None:
         self.in_features = in_features
@@ -258,7 +261,7 @@ class Softmax(Layer):
         if x.ndim != 2:
             raise ValueError(f"{self!r}: expected input of shape (batch, classes), got {x.shape}")
         self._p = softmax(x, axis=1)
-        return self._p
+        return self._p.copy()  # the caller's own array: changing it must not change backward
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         if self._p is None:

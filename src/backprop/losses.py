@@ -1,4 +1,9 @@
-"""Loss functions: `forward(pred, target) -> float` and `backward() -> dL/dpred`.
+"""Loss functions: `forward(pred, target) -> float` and `backward() -> dL/dpred`. Taught in
+chapter 3 (MSE, binary and softmax cross-entropy).
+
+Unlike PyTorch, where the loss is a tensor and `loss.backward()` runs the whole backward pass, a
+loss here returns a number, and its `backward()` returns dL/dpred explicitly: the gradient that
+`model.backward(...)` then carries through the layers.
 
 `reduction="mean"` (the default, as in PyTorch) averages over the batch; `reduction="sum"` adds.
 The choice scales the gradient by the batch size, and so the learning rate that works
@@ -28,10 +33,13 @@ class Loss:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
-        """dL/dpred for the last forward call: same shape and dtype as pred."""
+        """dL/dpred for the last forward call: same shape and dtype as pred.
+
+        A new array on every call, so the caller may change it in place (e.g. `grad *= 2`) without
+        changing what the next call returns."""
         if self._grad is None:
             raise RuntimeError(f"{type(self).__name__}: backward() was called before forward()")
-        return self._grad
+        return self._grad.copy()
 
     def _reduce(self, per_element: np.ndarray, count: int) -> float:
         total = float(np.sum(per_element))
@@ -126,7 +134,8 @@ class BCEWithLogitsLoss(Loss):
 
 
 class SoftmaxCrossEntropyLoss(Loss):
-    """Softmax over classes followed by cross-entropy, fused (PyTorch: CrossEntropyLoss).
+    """Softmax over classes followed by cross-entropy, fused: PyTorch's `nn.CrossEntropyLoss`,
+    under a name that says the softmax is inside (pass logits, not probabilities).
 
     pred: logits, shape (batch, classes), any real numbers.
     target: integer labels, shape (batch,), values in [0, classes); or one-hot / probability rows,
@@ -173,5 +182,3 @@ class SoftmaxCrossEntropyLoss(Loss):
         rows[np.arange(batch), target] = 1
         return rows
 
-
-CrossEntropyLoss = SoftmaxCrossEntropyLoss  # PyTorch's name for the same fused loss

@@ -1,9 +1,12 @@
 """Optimisers and learning-rate schedules, following PyTorch's documented update rules, so one
-`step()` here equals one `torch.optim` step with the same settings.
+`step()` here equals one `torch.optim` step with the same settings. Taught in chapters 7 (SGD),
+8 (momentum), 9 (Adagrad, RMSprop, Adam) and 11 (clipping, schedules).
 
 An optimiser holds a list of `Parameter`s; `step()` updates each `p.data` in place from `p.grad`,
-and `zero_grad()` clears the gradients. Per-parameter state (momentum buffers, averages) is
-allocated once, in the parameter's dtype, so float32 training stays float32.
+and `zero_grad()` clears the gradients. Per-parameter state lives where PyTorch keeps it, under
+PyTorch's names: `optimizer.state[p]["momentum_buffer"]`, `["sum"]`, `["square_avg"]`,
+`["exp_avg"]`, `["exp_avg_sq"]`, each an array of p's shape and dtype allocated once, so float32
+training stays float32.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .init import RNG
 from .layers import Parameter, backward_to_parameters
 
 
@@ -33,6 +37,8 @@ class Optimizer:
             raise ValueError(f"learning rate must be positive, got {lr}")
         self.lr = lr
         self.t = 0  # number of steps taken
+        # Per-parameter state, as in torch.optim: state[p] maps a buffer's name to its array.
+        self.state: dict[Parameter, dict[str, np.ndarray]] = {p: {} for p in self.params}
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -40,15 +46,17 @@ class Optimizer:
 
     def step(self) -> None:
         self.t += 1
-        for i, p in enumerate(self.params):
-            self._update(i, p)
+        for p in self.params:
+            self._update(p, self.state[p])
 
-    def _update(self, i: int, p: Parameter) -> None:
+    def _update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
 
-    def _state(self) -> list[np.ndarray]:
-        """One zero array per parameter, in its shape and dtype."""
-        return [np.zeros_like(p.data) for p in self.params]
+    def _add_state(self, *names: str) -> None:
+        """Give every parameter a zero buffer per name, in the parameter's shape and dtype."""
+        for p in self.params:
+            for name in names:
+                self.state[p][name] = np.zeros_like(p.data)
 
     def _gradient(self, p: Parameter, weight_decay: float) -> np.ndarray:
         """p.grad, plus weight_decay * p.data (the L2 penalty's gradient) when asked."""
@@ -65,6 +73,7 @@ class SGD(Optimizer):
     momentum = 0:  p <- p - lr * g
     momentum > 0:  v <- momentum * v + g;  p <- p - lr * v            (v starts at 0)
     nesterov:      v <- momentum * v + g;  p <- p - lr * (g + momentum * v)
+    v, the velocity, is `state[p]["momentum_buffer"]` (PyTorch's name).
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0,
@@ -73,60 +82,63 @@ class SGD(Optimizer):
         if nesterov and momentum <= 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
-        self.velocity = self._state() if momentum else None
+        if momentum:
+            self._add_state("momentum_buffer")
 
-    def _update(self, i: int, p: Parameter) -> None:
+    def _update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
         g = self._gradient(p, self.weight_decay)
-        if self.velocity is not None:
-            v = self.velocity[i]
+        if self.momentum:
+            v = state["momentum_buffer"]
             v *= self.momentum
             v += g
             g = g + self.momentum * v if self.nesterov else v
         p.data -= self.lr * g
 
 
-class AdaGrad(Optimizer):
-    """AdaGrad (Duchi et al., 2011): each coordinate's step shrinks with its summed squared
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011): each coordinate's step shrinks with its summed squared
     gradients.
 
-    s <- s + g^2;  p <- p - lr * g / (sqrt(s) + eps)
+    s <- s + g^2;  p <- p - lr * g / (sqrt(s) + eps)          s is `state[p]["sum"]`
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float = 0.01, eps: float = 1e-10,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         self.eps, self.weight_decay = eps, weight_decay
-        self.sum_sq = self._state()
+        self._add_state("sum")
 
-    def _update(self, i: int, p: Parameter) -> None:
+    def _update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
         g = self._gradient(p, self.weight_decay)
-        s = self.sum_sq[i]
+        s = state["sum"]
         s += g * g
         p.data -= self.lr * g / (np.sqrt(s) + self.eps)
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Hinton, 2012): AdaGrad with a moving average instead of a sum.
+    """RMSprop (Hinton, 2012): Adagrad with a moving average instead of a sum.
 
     s <- alpha * s + (1 - alpha) g^2;  p <- p - lr * g / (sqrt(s) + eps)
     With momentum:  v <- momentum * v + g / (sqrt(s) + eps);  p <- p - lr * v
+    s is `state[p]["square_avg"]`, v is `state[p]["momentum_buffer"]`.
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float = 0.01, alpha: float = 0.99,
                  eps: float = 1e-8, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         self.alpha, self.eps, self.momentum, self.weight_decay = alpha, eps, momentum, weight_decay
-        self.square_avg = self._state()
-        self.velocity = self._state() if momentum else None
+        self._add_state("square_avg")
+        if momentum:
+            self._add_state("momentum_buffer")
 
-    def _update(self, i: int, p: Parameter) -> None:
+    def _update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
         g = self._gradient(p, self.weight_decay)
-        s = self.square_avg[i]
+        s = state["square_avg"]
         s *= self.alpha
         s += (1 - self.alpha) * g * g
         step = g / (np.sqrt(s) + self.eps)
-        if self.velocity is not None:
-            v = self.velocity[i]
+        if self.momentum:
+            v = state["momentum_buffer"]
             v *= self.momentum
             v += step
             step = v
@@ -139,6 +151,7 @@ class Adam(Optimizer):
     m <- b1 m + (1 - b1) g;      v <- b2 v + (1 - b2) g^2          (m, v start at 0)
     m_hat = m / (1 - b1^t);      v_hat = v / (1 - b2^t)
     p <- p - lr * m_hat / (sqrt(v_hat) + eps)
+    m is `state[p]["exp_avg"]`, v is `state[p]["exp_avg_sq"]` (PyTorch's names).
 
     `bias_correction=False` drops the two divisions, which PyTorch does not offer; chapter 9 uses it
     to show why the correction is there: without it the step is (1 - b1^t) / sqrt(1 - b2^t)
@@ -154,8 +167,9 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
         self.bias_correction = bias_correction
-        self.m, self.v = self._state(), self._state()
-        self._scratch = self._state()  # reused every step, so the update allocates nothing
+        self._add_state("exp_avg", "exp_avg_sq")
+        # Scratch space reused every step, so the update allocates nothing; not optimiser state.
+        self._scratch = {p: np.zeros_like(p.data) for p in self.params}
 
     def step(self) -> None:
         # Bias corrections depend only on t: compute them once per step, not once per parameter.
@@ -165,14 +179,14 @@ class Adam(Optimizer):
         self._step_size, self._sqrt_c2 = self.lr / c1, math.sqrt(c2)
         super().step()
 
-    def _update(self, i: int, p: Parameter) -> None:
+    def _update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
         b1, b2 = self.betas
         if self.decoupled:
             p.data *= 1 - self.lr * self.weight_decay
             g = p.grad
         else:
             g = self._gradient(p, self.weight_decay)
-        m, v, tmp = self.m[i], self.v[i], self._scratch[i]
+        m, v, tmp = state["exp_avg"], state["exp_avg_sq"], self._scratch[p]
         # m <- b1 m + (1 - b1) g and v <- b2 v + (1 - b2) g^2, written in place through `tmp`.
         m *= b1
         np.multiply(g, 1 - b1, out=tmp)
@@ -203,9 +217,14 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, bias_correction)
 
 
-def clip_grad_norm(params: Iterable[Parameter], max_norm: float) -> float:
-    """Scale all gradients together so their joint L2 norm is at most `max_norm`
-    (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping."""
+def clip_grad_norm_(params: Iterable[Parameter], max_norm: float) -> float:
+    """Clip gradients in place, as torch.nn.utils.clip_grad_norm_ (the trailing _ says "in place"):
+    scale every `p.grad` by the same factor so that their joint L2 norm,
+    sqrt(sum over all parameters of sum(p.grad ** 2)), is at most `max_norm`. Gradients whose norm
+    is already at most `max_norm` are left untouched. Call it between backward and `step()`.
+
+    Returns the total norm before clipping (a float), worth logging: spikes show where clipping acts.
+    """
     params = list(params)
     total = math.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in params))
     if total > max_norm:
@@ -233,8 +252,10 @@ class LRScheduler:
         self.epoch += 1
         self.optimizer.lr = self.lr_at(self.epoch)
 
-    def get_last_lr(self) -> float:
-        return self.optimizer.lr
+    def get_last_lr(self) -> list[float]:
+        """The learning rate now in use, as a list with one entry per parameter group (PyTorch's
+        format); the package's optimisers have a single group, so the list has one element."""
+        return [self.optimizer.lr]
 
 
 class StepLR(LRScheduler):
@@ -305,7 +326,7 @@ def steps_to_tolerance(path: np.ndarray, target: np.ndarray, tol: float) -> int 
 
 def lr_range_test(model, loss, make_optimizer: Callable[[list[Parameter]], Optimizer],
                   X: np.ndarray, y: np.ndarray, *, lr_min: float = 1e-5, lr_max: float = 10.0,
-                  steps: int = 100, batch_size: int = 32, rng=None,
+                  steps: int = 100, batch_size: int = 32, rng: RNG = 0,
                   stop_factor: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
     """Learning-rate range test (Smith, 2017): train once while the learning rate grows
     geometrically from lr_min to lr_max, one mini-batch per rate, and record the loss.
@@ -339,3 +360,12 @@ def lr_range_test(model, loss, make_optimizer: Callable[[list[Parameter]], Optim
 def _endless(make_iterator):
     while True:
         yield from make_iterator()
+
+
+_RENAMED = {"AdaGrad": "Adagrad", "clip_grad_norm": "clip_grad_norm_ (in place, as in PyTorch)"}
+
+
+def __getattr__(name: str):
+    if name in _RENAMED:
+        raise AttributeError(f"module 'backprop.optim' has no attribute {name!r}; use {_RENAMED[name]}")
+    raise AttributeError(f"module 'backprop.optim' has no attribute {name!r}")

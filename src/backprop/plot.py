@@ -17,7 +17,7 @@ from .train import History, predict
 
 __all__ = [
     "use_book_style", "loss_curves", "decision_boundary", "contour_paths", "digit_grid",
-    "confusion_matrix", "draw_graph", "COLORS",
+    "confusion_matrix_heatmap", "draw_graph", "COLORS",
 ]
 
 COLORS = ["#3b6ea8", "#d1603d", "#4f9a58", "#8e5ea2", "#c9a227", "#5b5b5b"]
@@ -177,9 +177,10 @@ def digit_grid(images: np.ndarray, labels: Sequence[int] | None = None,
     return fig
 
 
-def confusion_matrix(matrix: np.ndarray, ax: plt.Axes | None = None, *,
-                     title: str | None = None) -> plt.Axes:
-    """Draw a confusion matrix (rows true class, columns predicted) with the counts written in."""
+def confusion_matrix_heatmap(matrix: np.ndarray, ax: plt.Axes | None = None, *,
+                             title: str | None = None) -> plt.Axes:
+    """Draw a confusion matrix (classes, classes), as computed by `train.confusion_matrix` (rows
+    true class, columns predicted), as a heatmap with the counts written in."""
     ax = _axes(ax, (4.6, 4.2))
     ax.imshow(matrix, cmap="Blues")
     classes = len(matrix)

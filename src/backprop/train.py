@@ -1,5 +1,7 @@
 """The training loop: mini-batches, forward, loss, backward, update; with history, validation,
 early stopping, gradient clipping, a progress bar, and a clear stop when training diverges.
+Taught in chapter 10 (with `accuracy` and `confusion_matrix`); chapter 11 adds clipping and
+early stopping.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from .data import batches
 from .init import RNG, make_rng
 from .layers import Layer, backward_to_parameters
 from .losses import Loss
-from .optim import LRScheduler, Optimizer, clip_grad_norm
+from .optim import LRScheduler, Optimizer, clip_grad_norm_
 
 
 @dataclass
@@ -47,28 +49,50 @@ def predict(model: Layer, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate([model.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
 
 
-def accuracy(model_or_outputs: Layer | np.ndarray, X_or_labels: np.ndarray,
-             y: np.ndarray | None = None) -> float:
-    """Fraction of correct class predictions.
+def accuracy(model: Layer, X: np.ndarray, y: np.ndarray, *, threshold: float | None = None) -> float:
+    """Fraction of the rows of X (n, features) that `model` classifies as their label y (n,).
 
-    accuracy(model, X, y): runs the model. accuracy(outputs, y): outputs (n, classes) logits or
-    probabilities (argmax decides), or (n, 1) for a binary problem (> 0.5 decides, so pass
-    probabilities there, not logits).
+    Runs the model in batches (`predict`), then decides as `accuracy_from_outputs` does; a model
+    with one output per row (a binary problem) needs `threshold`: 0 for logits, 0.5 for
+    probabilities.
     """
-    if isinstance(model_or_outputs, Layer):
-        outputs, labels = predict(model_or_outputs, X_or_labels), y
-    else:
-        outputs, labels = np.asarray(model_or_outputs), X_or_labels
+    if not isinstance(model, Layer):
+        raise TypeError(
+            f"accuracy(model, X, y) runs a model, got {type(model).__name__} as the model. For outputs "
+            "you already have, use accuracy_from_outputs(outputs, labels)."
+        )
+    return accuracy_from_outputs(predict(model, X), y, threshold=threshold)
+
+
+def accuracy_from_outputs(outputs: np.ndarray, labels: np.ndarray, *,
+                          threshold: float | None = None) -> float:
+    """Fraction of correct class predictions, from outputs already computed.
+
+    outputs (n, classes), logits or probabilities: the largest entry of a row is its class.
+    outputs (n, 1) or (n,), one score per row of a binary problem: class 1 where the score is
+    above `threshold`, which must be given, since it depends on what the scores are: 0 for logits,
+    0.5 for probabilities.  labels: (n,) integers, or (n, 1).
+    """
+    outputs = np.asarray(outputs)
     labels = np.asarray(labels).reshape(-1)
     if outputs.ndim == 2 and outputs.shape[1] > 1:
         predicted = outputs.argmax(axis=1)
+    elif threshold is None:
+        raise ValueError(
+            f"accuracy: outputs of shape {outputs.shape} hold one score per example (a binary "
+            "problem); pass threshold=0 if they are logits or threshold=0.5 if they are probabilities"
+        )
     else:
-        predicted = (outputs.reshape(-1) > 0.5).astype(int)
+        predicted = (outputs.reshape(-1) > threshold).astype(int)
+    if len(predicted) != len(labels):
+        raise ValueError(f"accuracy: {len(predicted)} predictions but {len(labels)} labels")
     return float(np.mean(predicted == labels))
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int | None = None) -> np.ndarray:
-    """Counts (classes, classes): row = true class, column = predicted class."""
+    """Compute the counts (classes, classes): row = true class, column = predicted class
+    (scikit-learn's `confusion_matrix`). y_true, y_pred: (n,) integer labels. To draw the result,
+    use `plot.confusion_matrix_heatmap`."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     classes = classes or int(max(y_true.max(), y_pred.max())) + 1
     matrix = np.zeros((classes, classes), dtype=np.int64)
@@ -126,7 +150,7 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
                     )
                 backward_to_parameters(model, loss.backward())
                 if clip_norm is not None:
-                    clip_grad_norm(model.parameters(), clip_norm)
+                    clip_grad_norm_(model.parameters(), clip_norm)
                 optimizer.step()
                 history.step_loss.append(value)
                 history.lr.append(optimizer.lr)
@@ -139,7 +163,7 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
                 outputs = predict(model, X_val)
                 history.val_loss.append(loss.forward(outputs, y_val))
                 if outputs.ndim == 2 and outputs.shape[1] > 1:
-                    history.val_accuracy.append(accuracy(outputs, y_val))
+                    history.val_accuracy.append(accuracy_from_outputs(outputs, y_val))
                 postfix["val_loss"] = f"{history.val_loss[-1]:.4f}"
                 if patience is not None:
                     if history.val_loss[-1] < best_val:
