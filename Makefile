@@ -7,11 +7,13 @@ BIN    := $(VENV)/bin
 # Same arithmetic on every x86-64 machine: NumPy and OpenBLAS pick CPU-specific code at run time
 # (AVX-512 where present), and those paths round differently in the last bit. Most chapters do not
 # care, but a chaotic run (a diverging step, an overfitting fit) amplifies that bit into a different
-# printed number, and the committed outputs are compared digit for digit. So every target runs with
-# the AVX2 paths, which all x86-64 machines of the last decade have (elsewhere this changes nothing).
+# printed number, and the committed outputs are compared digit for digit. So the two targets that
+# write or compare printed digits (test, execute) run with the AVX2 paths, which all x86-64 machines
+# of the last decade have (elsewhere this changes nothing). The others (lab, bench, grade, ...) run
+# at the machine's full speed, as readers and instructors do: the pins cost up to a third of a step.
 ifneq ($(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo yes),)
-export OPENBLAS_CORETYPE ?= Haswell
-export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
+test execute: export OPENBLAS_CORETYPE ?= Haswell
+test execute: export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
 endif
 # Stamp files: the venv is rebuilt when a requirements file changes.
 BOOK_STAMP := $(VENV)/.book-installed

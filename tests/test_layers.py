@@ -104,7 +104,7 @@ def test_dtype_is_preserved_end_to_end(dtype):
     loss(out, np.array([0, 1, 2, 0, 1]))
     grad = loss.backward()
     assert grad.dtype == dtype
-    assert model.backward(grad).dtype == dtype
+    assert model.backward(grad, input_grad=True).dtype == dtype
     for p in model.parameters():
         assert p.data.dtype == dtype and p.grad.dtype == dtype
     optimizer = bp.Adam(model.parameters(), lr=1e-3)
@@ -206,3 +206,29 @@ def test_softmax_output_is_the_callers_to_change():
     expected = softmax.backward(np.ones_like(p) * [[1.0, 0.0, 0.0]])
     p[:] = 0  # a caller reusing the output must not change the backward pass
     np.testing.assert_array_equal(softmax.backward(np.ones_like(p) * [[1.0, 0.0, 0.0]]), expected)
+
+
+def test_sequential_skips_the_input_gradient_unless_asked():
+    calls = []
+
+    class Spy(bp.Linear):
+        def backward(self, grad_out, *, input_grad=True):
+            calls.append(input_grad)
+            return super().backward(grad_out, input_grad=input_grad)
+
+    class NoBackward(bp.Flatten):
+        def backward(self, grad_out):
+            raise AssertionError("a layer before the first parameters was run backwards")
+
+    model = bp.Sequential(NoBackward(), Spy(4, 3, rng=0), bp.Tanh(), Spy(3, 2, rng=1))
+    out = model(np.ones((5, 4)))
+    assert model.backward(np.ones_like(out)) is None
+    assert calls == [True, False]  # the last layer passes its input gradient on; the first skips it
+    calls.clear()
+    single = bp.Sequential(Spy(4, 3, rng=0))
+    single(np.ones((5, 4)))
+    assert single.backward(np.ones((5, 3)), input_grad=True).shape == (5, 4)
+    assert calls == [True]
+    without_parameters = bp.Sequential(bp.Tanh(), bp.Flatten())
+    without_parameters(np.zeros((2, 3)))
+    assert without_parameters.backward(np.ones((2, 3))).shape == (2, 3)  # nothing else to compute

@@ -292,7 +292,8 @@ class Sequential(Layer):
     """Layers applied in order; backward runs them in reverse (the chain rule, layer by layer).
 
     model = Sequential(Linear(2, 3), Tanh(), Linear(3, 1))
-    forward: x (batch, in) -> (batch, out).  backward: dL/d(out) -> dL/d(x).
+    forward: x (batch, in) -> (batch, out).  backward: dL/d(out) -> None, or dL/d(x) when asked
+    with `backward(grad_out, input_grad=True)`.
     Parameters are named "<index>.<name>", e.g. "0.W", "2.b".
     """
 
@@ -314,13 +315,25 @@ class Sequential(Layer):
                 raise
         return x
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        """dL/d(out) -> dL/d(x). With input_grad=False (training on data, where dL/dx is never
-        used) a first Linear layer skips that product and None is returned."""
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = False) -> np.ndarray | None:
+        """dL/d(out) (batch, out) -> dL/d(x) (batch, in), filling every parameter's .grad.
+
+        By default the gradient for the input is not computed and None is returned: the input of a
+        model is usually data, which is never updated, so the backward pass stops at the first layer
+        with parameters, and a first Linear skips its product grad_out @ W.T (PyTorch likewise
+        skips inputs without requires_grad). Pass input_grad=True for dL/dx, e.g. to check it
+        against finite differences or to chain this model after another. A model without any
+        parameters always returns dL/dx, the only thing its backward pass computes.
+        """
+        first = next((i for i, layer in enumerate(self.layers) if layer.parameters()), None)
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            if i == 0 and not input_grad and isinstance(layer, Linear):
-                return layer.backward(grad_out, input_grad=False)
+            if i == first and not input_grad:
+                if isinstance(layer, (Linear, Sequential)):
+                    layer.backward(grad_out, input_grad=False)
+                else:
+                    layer.backward(grad_out)
+                return None
             grad_out = layer.backward(grad_out)
         return grad_out
 
@@ -340,9 +353,9 @@ class Sequential(Layer):
 
 
 def backward_to_parameters(model: Layer, grad_out: np.ndarray) -> None:
-    """The backward pass of a training step: fill every parameter's .grad, and skip dL/dx when the
-    model can (a Sequential starting with Linear), since the gradient for the data is never used."""
-    if isinstance(model, Sequential):
+    """The backward pass of a training step: fill every parameter's .grad without computing dL/dx
+    where the model can skip it. For a Sequential this is simply `model.backward(grad_out)`."""
+    if isinstance(model, (Linear, Sequential)):
         model.backward(grad_out, input_grad=False)
     else:
         model.backward(grad_out)
