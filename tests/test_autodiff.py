@@ -5,7 +5,8 @@ import math
 import matplotlib
 import pytest
 
-from backprop.autodiff import Value, draw_graph, graph_layout
+from backprop.autodiff import Value
+from backprop.graph import draw_graph, graph_layout
 
 matplotlib.use("Agg")
 

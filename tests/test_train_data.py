@@ -233,3 +233,28 @@ def test_accuracy_runs_a_model_and_refuses_outputs():
     assert accuracy(model, X, np.array([0, 1]), threshold=0) == 1.0
     with pytest.raises(TypeError, match="accuracy_from_outputs"):
         accuracy(np.zeros((2, 2)), X, np.array([0, 1]))
+
+
+def test_train_step_returns_the_loss_before_the_update_and_skips_a_nonfinite_one():
+    X, y = data.spirals(20, rng=0)
+    model = spiral_model()
+    loss = bp.SoftmaxCrossEntropyLoss()
+    optimizer = bp.SGD(model.parameters(), lr=0.5)
+    before = loss(model(X), y)
+    assert bp.train_step(model, loss, optimizer, X, y) == pytest.approx(before)
+    assert loss(model(X), y) < before  # the update happened
+    weights = [p.data.copy() for p in model.parameters()]
+    with np.errstate(all="ignore"):
+        value = bp.train_step(model, loss, optimizer, np.full_like(X, np.nan), y)
+    assert np.isnan(value)
+    for p, w in zip(model.parameters(), weights, strict=True):
+        np.testing.assert_array_equal(p.data, w)  # no update from a NaN loss
+
+
+def test_train_step_clips_the_gradient_norm():
+    X, y = data.spirals(20, rng=0)
+    model = spiral_model()
+    bp.train_step(model, bp.SoftmaxCrossEntropyLoss(), bp.SGD(model.parameters(), lr=1e-9), X, y,
+                  clip_norm=1e-3)
+    total = np.sqrt(sum(np.sum(p.grad**2) for p in model.parameters()))
+    assert total == pytest.approx(1e-3, rel=1e-3)

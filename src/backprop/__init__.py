@@ -3,20 +3,22 @@
 Modules, one concept each, in reading order:
   functional  stable sigmoid, softmax, log-sum-exp, one-hot
   autodiff    Value, a scalar reverse-mode autodiff engine
+  graph       graph_layout and draw_graph for a Value's computational graph
   init        weight initialisers and the seeded random-number story
   layers      Parameter, Layer, Linear, activations, Softmax, Sequential
   losses      MSELoss, BCELoss, BCEWithLogitsLoss, SoftmaxCrossEntropyLoss
   gradcheck   numerical gradients and check_layer / check_loss
   optim       SGD (momentum, Nesterov), Adagrad, RMSprop, Adam, AdamW, clip_grad_norm_, schedules
   data        XOR, spirals, moons, 1-D regression, scikit-learn's digits, mini-batches
-  train       fit, History, accuracy, accuracy_from_outputs, confusion_matrix
+  timing      best_times and best_time: timers that a coarse clock (a browser's) can resolve
+  train       train_step, fit, History, accuracy, accuracy_from_outputs, confusion_matrix
   plot        the book's figures (imports matplotlib)
   widgets     live and precomputed explorers (imports matplotlib; ipywidgets when live)
 
 Importing `backprop` loads only NumPy; `plot` and `widgets` are imported explicitly.
 """
 
-from . import autodiff, data, functional, gradcheck, init, layers, losses, optim, train
+from . import autodiff, data, functional, gradcheck, graph, init, layers, losses, optim, timing, train
 from .autodiff import Value
 from .gradcheck import check_layer, check_loss
 from .layers import (
@@ -34,18 +36,19 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
 from .optim import SGD, Adagrad, Adam, AdamW, RMSprop
-from .train import History, TrainingDiverged, fit
+from .train import History, TrainingDiverged, fit, train_step
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "autodiff", "data", "functional", "gradcheck", "init", "layers", "losses", "optim", "train",
+    "autodiff", "data", "functional", "gradcheck", "graph", "init", "layers", "losses", "optim", "timing",
+    "train",
     "Value", "check_layer", "check_loss",
     "Parameter", "Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
     "Flatten", "Sequential",
     "MSELoss", "BCELoss", "BCEWithLogitsLoss", "SoftmaxCrossEntropyLoss",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW",
-    "History", "TrainingDiverged", "fit",
+    "History", "TrainingDiverged", "fit", "train_step",
 ]
 
 # Names a reader may know from PyTorch or from the first edition, and what they are called here.

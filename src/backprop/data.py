@@ -1,6 +1,6 @@
 """Data sets for the book, all offline: small generated ones (seeded) and scikit-learn's 8x8 digits.
-Introduced as needed: XOR in chapter 1, moons and spirals in chapter 4, 1-D regression in chapter 7,
-the digits and mini-batches in chapters 7 and 10.
+Introduced as needed: moons and 1-D regression in chapter 4, XOR in chapter 5, the digits in
+chapters 7 and 10, mini-batches (`batches`) in chapter 10, spirals in chapter 9.
 
 Conventions: inputs X have shape (n, features); class labels y are integers of shape (n,);
 regression targets have shape (n, 1). `rng` is a seed or a numpy Generator (see `init.make_rng`).

@@ -1,4 +1,5 @@
-"""Numerically stable elementwise and row-wise functions shared by layers and losses.
+"""Numerically stable elementwise and row-wise functions shared by layers and losses. Taught in
+chapter 1 (the stable sigmoid) and chapter 3 (softmax, log-sum-exp).
 
 Every function keeps the dtype of its input: float32 in, float32 out.
 """

@@ -1,4 +1,5 @@
-"""Gradient checking: compare a layer's backward pass with central finite differences.
+"""Gradient checking: compare a layer's backward pass with central finite differences. Taught in
+chapter 6 (the central difference itself in chapter 2).
 
 The numerical derivative (f(x + eps) - f(x - eps)) / (2 eps) has error O(eps^2) from truncation
 and O(machine_eps / eps) from round-off, so it is only trustworthy in float64 with eps near 1e-6.

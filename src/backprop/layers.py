@@ -1,4 +1,5 @@
-"""Layers with an explicit forward and backward pass, batch-first.
+"""Layers with an explicit forward and backward pass, batch-first. Taught in chapter 5 (Linear,
+Sequential; activations in chapter 4, Softmax in chapter 3), checked in chapter 6.
 
 Every layer maps an input `x` of shape (batch, ...) to an output of shape (batch, ...). `forward`
 remembers what `backward` will need; `backward(grad_out)` receives dL/d(output), adds the gradients of
@@ -105,6 +106,10 @@ class Linear(Layer):
     `backward(grad_out, input_grad=False)` skips grad_in (returns None): for a first layer, whose
     input is data, that product is wasted work (PyTorch skips it for inputs without requires_grad).
 
+    The forward cache: after `forward(x)`, `layer.x` holds that input, (batch, in_features) in W's
+    dtype, which `backward` needs for x.T @ grad_out (what PyTorch keeps with
+    `ctx.save_for_backward`); None before the first forward. Subclasses may read it.
+
     `init` says how W is drawn: a name, "default" (PyTorch's U(-1/sqrt(in), 1/sqrt(in))),
     "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "normal"; or a function
     (shape, rng=..., dtype=...) -> array of that shape, e.g. `bp.init.xavier_uniform` or
@@ -128,7 +133,7 @@ class Linear(Layer):
         W = initializers.initialize(init, (in_features, out_features), rng=rng, dtype=dtype)
         self.W = Parameter(W, "W")
         self.b = Parameter(np.zeros(out_features, dtype=dtype), "b") if bias else None
-        self._x: np.ndarray | None = None
+        self.x: np.ndarray | None = None  # the forward cache: the last input, for backward
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         yield "W", self.W
@@ -149,16 +154,16 @@ class Linear(Layer):
                 f"{self!r}: expected input of shape (batch, {self.in_features}), "
                 f"got {x.shape}.{hint}"
             )
-        self._x = x
+        self.x = x
         z = x @ self.W.data
         if self.b is not None:
             z += self.b.data  # in place: z is a fresh array, no need for a second one
         return z
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if self._x is None:
+        if self.x is None:
             raise RuntimeError(f"{self!r}: backward() was called before forward()")
-        x = self._x
+        x = self.x
         grad_out = _as_float_array(self, grad_out, self.W.dtype)
         self._check_grad_out(grad_out, (x.shape[0], self.out_features))
         self.W.grad += x.T @ grad_out  # dL/dW = x^T delta, summed over the batch by the product

@@ -1,6 +1,6 @@
 """Optimisers and learning-rate schedules, following PyTorch's documented update rules, so one
-`step()` here equals one `torch.optim` step with the same settings. Taught in chapters 7 (SGD),
-8 (momentum), 9 (Adagrad, RMSprop, Adam) and 11 (clipping, schedules).
+`step()` here equals one `torch.optim` step with the same settings. Taught in chapters 7 (SGD,
+schedules), 8 (momentum), 9 (Adagrad, RMSprop, Adam) and 11 (clipping).
 
 An optimiser holds a list of `Parameter`s; `step()` updates each `p.data` in place from `p.grad`,
 and `zero_grad()` clears the gradients. Per-parameter state lives where PyTorch keeps it, under
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .init import RNG
-from .layers import Parameter, backward_to_parameters
+from .layers import Parameter
 
 
 class Optimizer:
@@ -336,7 +336,8 @@ def lr_range_test(model, loss, make_optimizer: Callable[[list[Parameter]], Optim
     finite. The model is trained in place: build a fresh one for the real run.
     Returns (lrs, losses), two 1-D arrays of the same length (at most `steps`).
     """
-    from .data import batches  # local import: data is only needed here
+    from .data import batches  # local imports: train imports this module
+    from .train import train_step
 
     optimizer = make_optimizer(model.parameters())
     rates = np.geomspace(lr_min, lr_max, steps)
@@ -345,12 +346,9 @@ def lr_range_test(model, loss, make_optimizer: Callable[[list[Parameter]], Optim
     with np.errstate(over="ignore", invalid="ignore"):
         for lr, (xb, yb) in zip(rates, stream, strict=False):
             optimizer.lr = float(lr)
-            optimizer.zero_grad()
-            value = loss.forward(model.forward(xb), yb)
+            value = train_step(model, loss, optimizer, xb, yb)
             if not math.isfinite(value) or value > stop_factor * best:
-                break
-            backward_to_parameters(model, loss.backward())
-            optimizer.step()
+                break  # (a finite loss that grew past the limit was still stepped on; no matter)
             best = min(best, value)
             lrs.append(lr)
             losses.append(value)

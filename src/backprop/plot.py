@@ -1,4 +1,7 @@
 """The book's figures: one style (set when this module is imported) and the plots chapters share.
+Not taught itself; the chapters use it from chapter 2 on (the graph drawing, from `graph`), loss
+curves from chapter 3, contours of a loss surface in chapters 7 to 9, digits and the confusion
+matrix in chapter 10.
 
 Every function draws into `ax` when given one, else into a new figure, and returns the Axes.
 """
@@ -11,7 +14,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .autodiff import draw_graph  # re-exported: the graph drawing lives beside the engine
+from .graph import draw_graph  # re-exported, so chapters find every drawing here
 from .layers import Layer
 from .train import History, predict
 

@@ -44,6 +44,27 @@ class TrainingDiverged(RuntimeError):
         self.history = history
 
 
+def train_step(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *,
+               clip_norm: float | None = None) -> float:
+    """One step of training on one mini-batch, the loop body of chapter 7 and of `fit`:
+    zero_grad, forward, loss, backward (no gradient for the data), clip if asked, update.
+
+    X: (batch, features); y: what `loss` expects for those rows. Returns the loss on this batch
+    before the update, a float. When that loss is inf or NaN the step stops there, without a
+    backward pass or an update, and returns it: the caller decides what divergence means (`fit`
+    raises TrainingDiverged, `lr_range_test` stops).
+    """
+    optimizer.zero_grad()
+    value = loss.forward(model.forward(X), y)
+    if not math.isfinite(value):
+        return value
+    backward_to_parameters(model, loss.backward())
+    if clip_norm is not None:
+        clip_grad_norm_(model.parameters(), clip_norm)
+    optimizer.step()
+    return value
+
+
 def predict(model: Layer, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """The model's outputs for X (n, features), computed in batches: (n, outputs)."""
     return np.concatenate([model.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
@@ -138,8 +159,7 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
         for epoch in range(1, epochs + 1):
             epoch_losses = []
             for xb, yb in batches(X, y, batch_size, shuffle=shuffle, rng=rng):
-                optimizer.zero_grad()
-                value = loss.forward(model.forward(xb), yb)
+                value = train_step(model, loss, optimizer, xb, yb, clip_norm=clip_norm)
                 if not math.isfinite(value):
                     bar.close()
                     raise TrainingDiverged(
@@ -148,10 +168,6 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
                         f"probably too large; try lr={optimizer.lr / 10:g}.",
                         history,
                     )
-                backward_to_parameters(model, loss.backward())
-                if clip_norm is not None:
-                    clip_grad_norm_(model.parameters(), clip_norm)
-                optimizer.step()
                 history.step_loss.append(value)
                 history.lr.append(optimizer.lr)
                 epoch_losses.append(value)

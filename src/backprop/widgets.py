@@ -1,4 +1,5 @@
-"""Interactive explorers, in two forms built from the same two functions:
+"""Interactive explorers, in two forms built from the same two functions (used in chapter 7, whose
+learning-rate and batch-size sliders they build):
 
 - `run(**params) -> result` does the computation (e.g. trains a small model at one learning rate);
 - `draw(ax, result, **params)` draws one picture of it.
@@ -26,6 +27,7 @@ from .data import batches, regression_1d
 from .layers import Linear, Sequential, Tanh
 from .losses import MSELoss
 from .optim import SGD
+from .train import train_step
 
 Run = Callable[..., Any]
 Draw = Callable[..., None]
@@ -163,13 +165,10 @@ def train_regression(lr: float, steps: int = 100, hidden: int = 16, seed: int = 
     losses: list[float] = []
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(steps):
-            optimizer.zero_grad()
-            value = loss.forward(model.forward(X), y)
+            value = train_step(model, loss, optimizer, X, y)  # the loss before this step's update
             if not np.isfinite(value) or (losses and value > 1e4 * losses[0]):
                 return LossCurve(np.array(losses), diverged_at=step)
             losses.append(value)
-            model.backward(loss.backward())
-            optimizer.step()
     return LossCurve(np.array(losses), diverged_at=None)
 
 
@@ -247,10 +246,7 @@ def train_minibatch(batch_size: int, epochs: int = 20, lr: float = 0.2, hidden: 
     gradients, losses = [0], [loss.forward(model.forward(X), y)]
     for _ in range(epochs):
         for xb, yb in batches(X, y, batch_size, rng=rng):
-            optimizer.zero_grad()
-            loss.forward(model.forward(xb), yb)
-            model.backward(loss.backward())
-            optimizer.step()
+            train_step(model, loss, optimizer, xb, yb)
             gradients.append(gradients[-1] + len(xb))
             losses.append(loss.forward(model.forward(X), y))  # for the plot; not part of training
     return MinibatchRun(batch_size, np.array(gradients), np.array(losses))
