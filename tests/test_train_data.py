@@ -145,20 +145,6 @@ def test_init_scales():
         init.make_rng("seed")
 
 
-def test_plots_draw_without_error():
-    from backprop import plot
-    X, y = data.moons(40, rng=0)
-    model = spiral_model()
-    plot.decision_boundary(model, X, y, resolution=30)
-    plot.loss_curves({"a": [1, 0.5, 0.2], "b": [1, 2]})
-    plot.contour_paths(lambda a, b: a**2 + 10 * b**2, {"GD": np.array([[1, 1], [0.5, 0.2]])},
-                       (-2, 2), (-2, 2))
-    fig = plot.digit_grid(data.digits().X_test[:12], [1] * 12, [1] * 6 + [2] * 6, ncols=6)
-    assert len(fig.axes) == 12
-    plot.confusion_matrix(np.eye(3, dtype=int) * 5)
-    matplotlib.pyplot.close("all")
-
-
 def test_precomputed_explorer_holds_one_frame_per_value_and_verdicts():
     from backprop import widgets
     explorer = widgets.learning_rate_explorer([0.01, 0.3, 3.0])
