@@ -1,14 +1,17 @@
 """tools/fetch_web_assets.py: the offline MathJax and widget JavaScript, and its Sphinx extension.
 
-No network here: the download is pointed at a closed port, the tarballs are built in memory.
+No network here: the download is pointed at a closed port or at a registry served on 127.0.0.1,
+and the tarballs are built in memory.
 """
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import io
 import sys
 import tarfile
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -64,9 +67,61 @@ def test_without_a_registry_the_fetch_says_so_and_lets_the_build_go_on(tmp_path,
     monkeypatch.setattr(web_assets.time, "sleep", lambda seconds: None)
     assert web_assets.main() == 0
     message = capsys.readouterr().err
-    assert "could not fetch" in message and "CDN" in message
+    assert "could not reach the npm registry" in message and "CDN" in message
     assert not (tmp_path / ".web_assets").exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder left behind
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """A registry on 127.0.0.1 that answers every request with `answer["status"]` and `answer["body"]`."""
+    answer = {"status": 200, "body": _tarball({"package/es5/tex-mml-chtml.js": b"// not mathjax"})}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(answer["status"])
+            self.send_header("Content-Length", str(len(answer["body"])))
+            self.end_headers()
+            self.wfile.write(answer["body"])
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setattr(web_assets.time, "sleep", lambda seconds: None)
+    yield answer
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_tampered_download_fails_the_build_and_keeps_the_old_copy(tmp_path, monkeypatch, capsys, registry):
+    assets = tmp_path / ".web_assets"
+    assets.mkdir()
+    (assets / "kept.js").write_text("// from an earlier, checked fetch")
+    monkeypatch.setattr(web_assets, "ASSETS", assets)
+    assert web_assets.main() == 1
+    message = capsys.readouterr().err
+    assert "FAILED" in message and "does not match the pinned" in message and "mathjax@3.2.2" in message
+    assert "CDN" not in message  # no quiet fallback for a mismatch
+    assert [p.name for p in assets.iterdir()] == ["kept.js"]
+    assert [p.name for p in tmp_path.iterdir()] == [".web_assets"]  # no staging folder left behind
+
+
+def test_a_registry_without_the_pinned_version_fails_the_build(tmp_path, monkeypatch, capsys, registry):
+    registry.update(status=404, body=b"not found")
+    monkeypatch.setattr(web_assets, "ASSETS", tmp_path / ".web_assets")
+    assert web_assets.main() == 1
+    message = capsys.readouterr().err
+    assert "FAILED" in message and "404" in message and "NPM_CONFIG_REGISTRY" in message
+
+
+def test_a_registry_that_fails_on_its_side_counts_as_unreachable(tmp_path, monkeypatch, capsys, registry):
+    registry.update(status=503, body=b"overloaded")
+    monkeypatch.setattr(web_assets, "ASSETS", tmp_path / ".web_assets")
+    assert web_assets.main() == 0
+    assert "could not reach" in capsys.readouterr().err
 
 
 def _sphinx_config():

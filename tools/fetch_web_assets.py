@@ -11,8 +11,11 @@ It has two roles:
    downloads pinned npm packages (MathJax, RequireJS, @jupyter-widgets/html-manager) from the npm
    registry (or $NPM_CONFIG_REGISTRY), checks each tarball against its pinned sha512 digest and
    unpacks the files the book needs into `.web_assets/` (git-ignored, never committed; a second run
-   finds them up to date and downloads nothing). Without a network it says so and exits 0: the book
-   still builds, with the CDN defaults.
+   finds them up to date and downloads nothing). When the registry cannot be reached (no network,
+   a refused connection, a timeout, a server error) it says so and exits 0: the book still builds,
+   with the CDN defaults. Anything else fails the build with exit 1 and a message: a tarball that
+   does not match its pinned digest (tampered, or a wrong pin), a registry that answers "not found",
+   a tarball that does not unpack.
 
 2. A Sphinx extension (`sphinx.local_extensions` in `_config.yml`). `_config.yml` points
    `mathjax_path` and `nb_ipywidgets_js` at files inside `.web_assets/`; when those files exist the
@@ -121,15 +124,30 @@ def _wanted(package: Package, member: tarfile.TarInfo) -> str | None:
     return relative if package.keeps(relative) or font else None
 
 
+class RegistryUnreachable(Exception):
+    """The registry could not be reached: the one failure after which the build may go on (with CDNs)."""
+
+
+class IntegrityError(ValueError):
+    """A download that is not the pinned tarball: never used, and the build fails."""
+
+
 def _download(url: str, attempts: int = 3, timeout: float = 60) -> bytes:
+    """The bytes at `url`. Raises RegistryUnreachable when no answer came (after `attempts` tries)
+    or the server failed (5xx); an HTTPError for any other refusal (404: no such version there)."""
     for attempt in range(1, attempts + 1):
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:
                 return response.read()
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                raise  # the registry answered, and said no: a wrong pin or registry, not a network problem
+            failure: Exception = error
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            if attempt == attempts or (isinstance(error, urllib.error.HTTPError) and error.code == 404):
-                raise
-            time.sleep(2 * attempt)
+            failure = error
+        if attempt == attempts:
+            raise RegistryUnreachable(f"{url}: {failure}") from failure
+        time.sleep(2 * attempt)
     raise AssertionError("unreachable")
 
 
@@ -137,7 +155,7 @@ def _check_integrity(data: bytes, integrity: str, what: str) -> None:
     algorithm, _, expected = integrity.partition("-")
     actual = base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
     if actual != expected:
-        raise ValueError(f"{what}: {algorithm} digest {actual} does not match the pinned {expected}")
+        raise IntegrityError(f"{what}: {algorithm} digest {actual} does not match the pinned {expected}")
 
 
 def _unpack(package: Package, data: bytes, into: Path) -> int:
@@ -197,12 +215,25 @@ def main() -> int:
         return 0
     try:
         fetch(ASSETS)
-    except (OSError, ValueError, tarfile.TarError) as error:
-        print(f"web assets: could not fetch them ({error}).\n"
+    except RegistryUnreachable as error:
+        print(f"web assets: could not reach the npm registry ({error}).\n"
               "web assets: the book still builds, but it loads MathJax and the widget JavaScript from "
               "their CDNs,\nweb assets: so its math and widgets need a network connection to display. "
               "Run `make book` again when the npm registry is reachable.", file=sys.stderr)
         return 0
+    except IntegrityError as error:
+        print(f"web assets: FAILED: {error}.\n"
+              "web assets: the download is not the pinned package (tampered with, or served by a "
+              "registry or proxy that changed it), so it was not used. Check NPM_CONFIG_REGISTRY and "
+              "your network's proxy; if the package was deliberately updated, update its pin in "
+              "tools/fetch_web_assets.py.", file=sys.stderr)
+        return 1
+    except (urllib.error.HTTPError, OSError, ValueError, tarfile.TarError) as error:
+        print(f"web assets: FAILED: {error}.\n"
+              "web assets: the registry was reached but did not deliver the pinned package intact "
+              "(a 404 means it has no such version: check NPM_CONFIG_REGISTRY), or the files could "
+              "not be written. Nothing in .web_assets/ was changed.", file=sys.stderr)
+        return 1
     print(f"web assets: ready in {ASSETS.name}/; the built book shows math and widgets offline")
     return 0
 
