@@ -13,8 +13,7 @@ from backprop import data, optim
 from backprop.layers import Parameter
 from backprop.train import fit
 
-# PyTorch's in-place name (issue 16); the old name where this branch still has it.
-clip_grad_norm_ = getattr(optim, "clip_grad_norm_", None) or optim.clip_grad_norm
+clip_grad_norm_ = optim.clip_grad_norm_
 
 
 class RecordingSGD(bp.SGD):

@@ -21,12 +21,7 @@ def close_figures():
 
 
 def draw_confusion(matrix):
-    """The drawing function, under the name it has on this branch (issue 16 renames one of the two)."""
-    names = ("plot_confusion_matrix", "draw_confusion_matrix", "confusion_matrix_plot", "confusion_matrix")
-    for name in names:
-        if callable(getattr(plot, name, None)):
-            return getattr(plot, name)(matrix)
-    raise AssertionError("backprop.plot has no confusion-matrix drawing function")
+    return plot.confusion_matrix_heatmap(matrix)
 
 
 def test_loss_curves_draw_one_line_per_run_on_a_log_scale():
