@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .init import RNG, make_rng
+from .layers import Linear, Sequential, Tanh
 
 
 def xor(dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +61,18 @@ def regression_1d(n: int = 100, noise: float = 0.1, rng: RNG = 0,
     x = np.sort(rng.uniform(-1, 1, n))
     y = np.sin(3 * x) + noise * rng.standard_normal(n)
     return x.reshape(-1, 1).astype(dtype), y.reshape(-1, 1).astype(dtype)
+
+
+def regression_net(hidden: int = 16, seed: int = 0) -> Sequential:
+    """The network chapter 7 fits to `regression_1d`: Linear(1, hidden), Tanh, Linear(hidden, 1),
+    Xavier-normal weights seeded by `seed` and `seed + 1`, so every call starts from the same weights.
+
+    Input (n, 1), output (n, 1); 3 * hidden + 1 weights (49 for hidden = 16), float64.
+    """
+    if hidden < 1:
+        raise ValueError(f"regression_net needs at least one hidden unit, got hidden={hidden}")
+    return Sequential(Linear(1, hidden, init="xavier_normal", rng=seed), Tanh(),
+                      Linear(hidden, 1, init="xavier_normal", rng=seed + 1))
 
 
 @dataclass

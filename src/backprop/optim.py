@@ -360,6 +360,75 @@ def _endless(make_iterator):
         yield from make_iterator()
 
 
+# ----------------------------------------------------------------------------- warmup
+
+
+class LinearLR(LRScheduler):
+    """lr = base_lr * factor, with the factor moving linearly from `start_factor` to `end_factor`
+    over the first `total_iters` calls of `step()` and staying at `end_factor` after them
+    (torch.optim.lr_scheduler.LinearLR, the same defaults).
+
+    factor(epoch) = start_factor + (end_factor - start_factor) * min(epoch, total_iters) / total_iters
+
+    As in PyTorch, constructing it already sets `optimizer.lr` to base_lr * start_factor. With
+    start_factor < 1 and end_factor = 1 it is a learning-rate *warmup*: small steps while the
+    early gradients are large and the curvature high, the full rate once training has settled
+    (Goyal et al., 2017). Call `step()` once per epoch, or once per batch for a warmup counted in
+    updates.
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5) -> None:
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"start_factor must be in (0, 1], got {start_factor}: the first rate "
+                             "is start_factor * lr")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"end_factor must be in [0, 1], got {end_factor}")
+        if total_iters < 1:
+            raise ValueError(f"total_iters must be at least 1, got {total_iters}")
+        super().__init__(optimizer)
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, epoch: int) -> float:
+        progress = min(epoch, self.total_iters) / self.total_iters
+        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
+
+
+class SequentialLR(LRScheduler):
+    """Run `schedulers` one after another, switching at the epochs in `milestones`
+    (torch.optim.lr_scheduler.SequentialLR): scheduler k is in charge from milestone k-1 on, and
+    counts its own epochs from 0 there. All of them share the optimiser's learning rate at the time
+    the first one was built, as PyTorch's `initial_lr`. Typical use: warmup, then decay,
+
+        warmup = LinearLR(opt, start_factor=0.1, total_iters=5)
+        decay = CosineAnnealingLR(opt, T_max=45)
+        schedule = SequentialLR(opt, [warmup, decay], milestones=[5])
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers: list[LRScheduler],
+                 milestones: list[int]) -> None:
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR needs one milestone fewer than schedulers, got "
+                             f"{len(schedulers)} schedulers and milestones {milestones}")
+        if list(milestones) != sorted(milestones):
+            raise ValueError(f"milestones must increase, got {milestones}")
+        if any(s.optimizer is not optimizer for s in schedulers):
+            raise ValueError("every scheduler given to SequentialLR must drive its optimizer")
+        base_lr = schedulers[0].base_lr  # a later scheduler saw the lr the first one had already set
+        super().__init__(optimizer)
+        self.base_lr = base_lr
+        for s in schedulers:
+            s.base_lr = base_lr
+        self.schedulers, self.milestones = list(schedulers), list(milestones)
+        optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, epoch: int) -> float:
+        k = sum(epoch >= m for m in self.milestones)  # which scheduler is in charge
+        start = self.milestones[k - 1] if k else 0
+        return self.schedulers[k].lr_at(epoch - start)
+
+
 _RENAMED = {"AdaGrad": "Adagrad", "clip_grad_norm": "clip_grad_norm_ (in place, as in PyTorch)"}
 
 

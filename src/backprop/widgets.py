@@ -23,8 +23,8 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.ticker import FormatStrFormatter, NullLocator
 
-from .data import batches, regression_1d
-from .layers import Linear, Sequential, Tanh
+from .data import batches, regression_1d, regression_net
+from .layers import Sequential
 from .losses import MSELoss
 from .optim import SGD
 from .train import train_step
@@ -149,8 +149,7 @@ class LossCurve:
 
 def _regression_net(hidden: int, seed: int) -> Sequential:
     """The 1-`hidden`-1 tanh network of both chapter-7 explorers, seeded (same start for every run)."""
-    return Sequential(Linear(1, hidden, init="xavier_normal", rng=seed), Tanh(),
-                      Linear(hidden, 1, init="xavier_normal", rng=seed + 1))
+    return regression_net(hidden, seed)
 
 
 def train_regression(lr: float, steps: int = 100, hidden: int = 16, seed: int = 0) -> LossCurve:
