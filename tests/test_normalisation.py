@@ -383,3 +383,21 @@ def test_dropout_equals_pytorchs_given_the_same_mask(layer_class):
     matches = np.allclose(layer.backward(grad_out), x_torch.grad.numpy(), rtol=1e-15)
     assert matches is (layer_class is FixedMaskDropout)
     np.testing.assert_array_equal(layer.eval()(x), reference.eval()(torch.from_numpy(x)).numpy())
+
+
+def test_batchnorm_keeps_a_float32_model_in_float32():
+    layer = bp.BatchNorm1d(3, dtype=np.float32)
+    out = layer(random_batch((4, 3)))
+    assert out.dtype == np.float32 and layer.running_var.dtype == np.float32
+    assert layer.backward(np.ones((4, 3))).dtype == np.float32
+
+
+def test_early_stopping_puts_back_the_running_statistics_of_the_best_epoch():
+    from backprop.train import _restore, _snapshot
+    model = bp.Sequential(bp.Linear(2, 3, rng=0), bp.BatchNorm1d(3))
+    saved = _snapshot(model)
+    model(random_batch((5, 2), shift=4.0))  # training mode: moves the running statistics
+    assert not np.allclose(model[1].running_mean, 0)
+    _restore(model, saved)
+    np.testing.assert_array_equal(model[1].running_mean, 0)
+    np.testing.assert_array_equal(model[1].running_var, 1)
