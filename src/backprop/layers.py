@@ -18,6 +18,7 @@ import numpy as np
 
 from . import init as initializers
 from .functional import sigmoid, softmax
+from .init import RNG, make_rng
 
 DType = np.dtype | type
 
@@ -52,7 +53,25 @@ class Parameter:
 
 class Layer:
     """Base class. Subclasses implement `forward` and `backward`; layers with weights
-    also override `named_parameters`."""
+    also override `named_parameters`.
+
+    `training` is True in training mode (the default) and False in evaluation mode; only layers
+    that behave differently in the two (Dropout, BatchNorm1d) read it. `train()` and `eval()`
+    switch it and return the layer, as in PyTorch.
+    """
+
+    training: bool = True  # a class default, so every subclass starts in training mode
+
+    def train(self, mode: bool = True) -> Layer:
+        """Switch to training mode (mode=True) or evaluation mode (mode=False); returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"{self!r}: train(mode) expects True or False, got {mode!r}")
+        self.training = mode
+        return self
+
+    def eval(self) -> Layer:
+        """Switch to evaluation mode, the same as train(False); returns self."""
+        return self.train(False)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -69,6 +88,11 @@ class Layer:
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, array) pairs of state that is not trained by gradients but saved with the
+        model, such as BatchNorm1d's running statistics; empty for most layers."""
+        return iter(())
 
     def zero_grad(self) -> None:
         for p in self.parameters():
@@ -347,6 +371,18 @@ class Sequential(Layer):
             for name, p in layer.named_parameters():
                 yield f"{i}.{name}", p
 
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for i, layer in enumerate(self.layers):
+            for name, buffer in layer.named_buffers():
+                yield f"{i}.{name}", buffer
+
+    def train(self, mode: bool = True) -> Sequential:
+        """Set the mode of this Sequential and of every layer in it; returns self."""
+        super().train(mode)
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
     def __getitem__(self, index: int) -> Layer:
         return self.layers[index]
 
@@ -364,3 +400,200 @@ def backward_to_parameters(model: Layer, grad_out: np.ndarray) -> None:
         model.backward(grad_out, input_grad=False)
     else:
         model.backward(grad_out)
+
+
+class Dropout(Layer):
+    """Inverted dropout (Srivastava et al., 2014), any shape: x -> x * mask / (1 - p).
+
+    In training mode each entry of x is zeroed with probability p, independently, and the kept
+    entries are scaled by 1 / (1 - p), so that every entry's expected value stays x: the next
+    layer sees inputs of the same size in training and in evaluation. In evaluation mode
+    (`eval()`) the layer is the identity.
+    x: (batch, ...) -> out: same shape and dtype.
+    backward(grad_out: same shape) -> grad_out * mask / (1 - p), the same mask as the forward pass
+    (the identity in evaluation mode).
+    `rng` is a seed or a numpy Generator (see `init.make_rng`): the same seed, the same masks.
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: RNG = None) -> None:
+        if not (isinstance(p, (int, float, np.floating)) and 0 <= p < 1):
+            raise ValueError(
+                f"Dropout: p is the probability of zeroing an entry and must lie in [0, 1), got "
+                f"{p!r}. (p = 1 would zero everything and divide by 1 - p = 0.)"
+            )
+        self.p = float(p)
+        self.rng = make_rng(rng)
+        self._scaled_mask: np.ndarray | None = None  # mask / (1 - p); None: the identity was used
+        self._shape: tuple[int, ...] | None = None
+
+    def _keep_mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A boolean array of `shape`, True (keep) with probability 1 - p."""
+        return self.rng.random(shape) >= self.p
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = _as_float_array(self, x, None)
+        self._shape = x.shape
+        if not self.training or self.p == 0:
+            self._scaled_mask = None
+            return x
+        # Inverted dropout: scale at training time, so evaluation needs no change at all.
+        self._scaled_mask = self._keep_mask(x.shape).astype(x.dtype) / x.dtype.type(1 - self.p)
+        return x * self._scaled_mask
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        if self._shape is None:
+            raise RuntimeError(f"{self!r}: backward() was called before forward()")
+        self._check_grad_out(grad_out, self._shape)
+        if self._scaled_mask is None:
+            return grad_out
+        return grad_out * self._scaled_mask  # dropped entries pass no gradient back
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
+
+class BatchNorm1d(Layer):
+    """Batch normalisation (Ioffe & Szegedy, 2015) over a batch of feature vectors, as PyTorch's.
+
+    x: (batch, num_features) -> out: (batch, num_features), out = weight * x_hat + bias, where
+    x_hat = (x - mean) / sqrt(var + eps) per feature (column).
+    Parameters: weight (num_features,), starting at 1; bias (num_features,), starting at 0.
+    Buffers: running_mean (num_features,), starting at 0; running_var (num_features,), at 1.
+
+    Training mode: mean and var are the batch's, var the biased one (divided by batch), which
+    needs batch >= 2. Each forward pass also updates the running statistics, with PyTorch's
+    convention running = (1 - momentum) * running + momentum * batch_statistic, using the
+    unbiased variance (divided by batch - 1) for running_var.
+    Evaluation mode: mean and var are running_mean and running_var, so each example's output no
+    longer depends on the rest of its batch.
+
+    backward(grad_out: (batch, num_features)) -> grad_in: (batch, num_features), adding
+    sum over the batch of grad_out * x_hat into weight.grad and of grad_out into bias.grad.
+    In training mode, with g = grad_out * weight and n = batch (sums over the batch axis),
+        grad_in = (n * g - sum(g) - x_hat * sum(g * x_hat)) / (n * sqrt(var + eps)),
+    since the batch mean and variance depend on every row; in evaluation mode
+    grad_in = g / sqrt(running_var + eps).
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *,
+                 dtype: DType = np.float64) -> None:
+        if not (isinstance(num_features, (int, np.integer)) and num_features >= 1):
+            raise ValueError(f"BatchNorm1d: num_features must be a positive int, got {num_features!r}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNorm1d: momentum must lie in [0, 1], got {momentum!r}")
+        if not eps > 0:
+            raise ValueError(f"BatchNorm1d: eps must be positive (it keeps 1/sqrt(var + eps) finite), "
+                             f"got {eps!r}")
+        self.num_features = int(num_features)
+        self.eps = eps
+        self.momentum = momentum
+        self.weight = Parameter(np.ones(num_features, dtype=dtype), "weight")
+        self.bias = Parameter(np.zeros(num_features, dtype=dtype), "bias")
+        self.running_mean = np.zeros(num_features, dtype=dtype)
+        self.running_var = np.ones(num_features, dtype=dtype)
+        self._x_hat: np.ndarray | None = None
+        self._inv_std: np.ndarray | None = None  # 1 / sqrt(var + eps), (num_features,)
+        self._batch_statistics = True  # whether the last forward used the batch's statistics
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        yield "weight", self.weight
+        yield "bias", self.bias
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        yield "running_mean", self.running_mean
+        yield "running_var", self.running_var
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = _as_float_array(self, x, self.weight.dtype)
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{self!r}: expected input of shape (batch, {self.num_features}), got {x.shape}. "
+                "Check num_features against the number of columns of x (the width of the layer "
+                "before it)."
+            )
+        n = x.shape[0]
+        if self.training:
+            if n < 2:
+                raise ValueError(
+                    f"{self!r}: training mode needs a batch of at least 2 rows to compute a "
+                    f"variance, got {n}. Use a larger batch, or call eval() to use the running "
+                    "statistics (for predictions on single examples)."
+                )
+            mean = x.mean(axis=0)
+            var = x.var(axis=0)  # biased (divided by n): what the batch is normalised with
+            m = self.momentum
+            # In place, so that references to the buffers (named_buffers) stay valid.
+            self.running_mean *= 1 - m
+            self.running_mean += m * mean
+            self.running_var *= 1 - m
+            self.running_var += m * var * (n / (n - 1))  # unbiased, as PyTorch stores it
+        else:
+            mean, var = self.running_mean, self.running_var
+        self._batch_statistics = self.training
+        self._inv_std = 1 / np.sqrt(var + self.eps)
+        self._x_hat = (x - mean) * self._inv_std
+        return self._x_hat * self.weight.data + self.bias.data
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        if self._x_hat is None or self._inv_std is None:
+            raise RuntimeError(f"{self!r}: backward() was called before forward()")
+        x_hat, inv_std = self._x_hat, self._inv_std
+        grad_out = _as_float_array(self, grad_out, self.weight.dtype)
+        self._check_grad_out(grad_out, x_hat.shape)
+        self.weight.grad += np.sum(grad_out * x_hat, axis=0)
+        self.bias.grad += grad_out.sum(axis=0)
+        g = grad_out * self.weight.data  # dL/d(x_hat), (batch, num_features)
+        if not self._batch_statistics:
+            return g * inv_std  # running statistics are constants: a per-feature scaling
+        n = x_hat.shape[0]
+        # The mean and the variance depend on every row: two corrections to g * inv_std, which
+        # remove the components of g along the constant column and along x_hat.
+        return (n * g - g.sum(axis=0) - x_hat * np.sum(g * x_hat, axis=0)) * (inv_std / n)
+
+    def __repr__(self) -> str:
+        return f"BatchNorm1d({self.num_features}, eps={self.eps:g}, momentum={self.momentum:g})"
+
+
+class Residual(Layer):
+    """A skip connection (He et al., 2016): out = x + block(x).
+
+    x: (batch, features) -> out: (batch, features); the block must keep the shape of its input.
+    backward(grad_out: (batch, features)) -> grad_out + block.backward(grad_out): the identity
+    path hands the gradient back unchanged, however small the block's own gradient is.
+    Parameters and buffers are the block's, named "block.<name>"; train() and eval() reach it.
+    """
+
+    def __init__(self, block: Layer) -> None:
+        if not isinstance(block, Layer):
+            raise TypeError(f"Residual: block must be a Layer (e.g. a Sequential), got {block!r}")
+        self.block = block
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = _as_float_array(self, x, None)
+        out = self.block.forward(x)
+        if out.shape != x.shape:
+            raise ValueError(
+                f"{self!r}: the block maps shape {x.shape} to {out.shape}, but x + block(x) needs "
+                "the same shape: make the block's last layer as wide as its input."
+            )
+        return x + out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out + self.block.backward(grad_out)
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        for name, p in self.block.named_parameters():
+            yield f"block.{name}", p
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for name, buffer in self.block.named_buffers():
+            yield f"block.{name}", buffer
+
+    def train(self, mode: bool = True) -> Residual:
+        """Set the mode of this layer and of its block; returns self."""
+        super().train(mode)
+        self.block.train(mode)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Residual({self.block!r})"

@@ -122,12 +122,13 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int | None
 
 
 def _snapshot(model: Layer) -> list[np.ndarray]:
-    return [p.data.copy() for p in model.parameters()]
+    return [p.data.copy() for p in model.parameters()] + [b.copy() for _, b in model.named_buffers()]
 
 
 def _restore(model: Layer, snapshot: list[np.ndarray]) -> None:
-    for p, saved in zip(model.parameters(), snapshot, strict=True):
-        p.data[...] = saved
+    targets = [p.data for p in model.parameters()] + [b for _, b in model.named_buffers()]
+    for target, saved in zip(targets, snapshot, strict=True):
+        target[...] = saved
 
 
 def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *,
@@ -142,7 +143,9 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
     X_val, y_val: evaluated after every epoch (loss, and accuracy for classification).
     scheduler: stepped once per epoch.  clip_norm: clip the joint gradient norm per step.
     patience: early stopping; stop after this many epochs without a better validation loss and
-    put back the weights of the best epoch.
+    put back the weights (and buffers, e.g. running statistics) of the best epoch.
+    The steps run in training mode and the validation in evaluation mode (Dropout, BatchNorm1d);
+    afterwards the model is in the mode it was given in: call `model.eval()` before predicting.
     progress: a tqdm progress bar (a widget in Jupyter, text in a terminal).
 
     Raises TrainingDiverged, naming the epoch and step, when the loss stops being finite.
@@ -150,6 +153,7 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
     if patience is not None and X_val is None:
         raise ValueError("early stopping (patience=...) needs validation data: pass X_val and y_val")
     rng = make_rng(rng)
+    was_training = model.training  # put back at the end, as PyTorch leaves modes to the caller
     batch_size = batch_size or len(X)
     history = History()
     best_val, best_weights, waited = math.inf, None, 0
@@ -158,6 +162,7 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(1, epochs + 1):
             epoch_losses = []
+            model.train()  # Dropout and BatchNorm1d: training behaviour for the steps
             for xb, yb in batches(X, y, batch_size, shuffle=shuffle, rng=rng):
                 value = train_step(model, loss, optimizer, xb, yb, clip_norm=clip_norm)
                 if not math.isfinite(value):
@@ -176,7 +181,7 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
                 scheduler.step()
             postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
             if X_val is not None:
-                outputs = predict(model, X_val)
+                outputs = predict(model.eval(), X_val)  # evaluation behaviour for validation
                 history.val_loss.append(loss.forward(outputs, y_val))
                 if outputs.ndim == 2 and outputs.shape[1] > 1:
                     history.val_accuracy.append(accuracy_from_outputs(outputs, y_val))
@@ -192,6 +197,7 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
             bar.set_postfix(postfix, refresh=False)
             bar.update(1)
     bar.close()
+    model.train(was_training)
     if best_weights is not None:
         _restore(model, best_weights)
     return history
