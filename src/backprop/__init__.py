@@ -3,6 +3,7 @@
 Modules, one concept each, in reading order:
   functional  stable sigmoid, softmax, log-sum-exp, one-hot
   autodiff    Value, a scalar reverse-mode autodiff engine, and draw_graph
+  tensor      Tensor, the same engine on whole arrays (vector-Jacobian products, broadcasting)
   init        weight initialisers and the seeded random-number story
   layers      Parameter, Layer, Linear, activations, Softmax, Sequential
   losses      MSELoss, BCELoss, BCEWithLogitsLoss, SoftmaxCrossEntropyLoss
@@ -34,6 +35,7 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, SoftmaxCrossEntropyLoss
 from .optim import SGD, AdaGrad, Adam, AdamW, RMSprop
+from .tensor import Tensor  # also makes bp.tensor, the module, available
 from .train import History, TrainingDiverged, fit
 
 __version__ = "0.1.0"
@@ -41,6 +43,7 @@ __version__ = "0.1.0"
 __all__ = [
     "autodiff", "data", "functional", "gradcheck", "init", "layers", "losses", "optim", "train",
     "Value", "check_layer", "check_loss",
+    "tensor", "Tensor",
     "Parameter", "Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
     "Flatten", "Sequential",
     "MSELoss", "BCELoss", "BCEWithLogitsLoss", "SoftmaxCrossEntropyLoss", "CrossEntropyLoss",
