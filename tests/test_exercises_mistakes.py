@@ -25,7 +25,7 @@ SECOND_EDITION = {"ch01-neurons": ["q1", "q2", "q3", "q4", "q5"],
                   "ch02-chain-rule": ["q1", "q2"],
                   "ch03-losses": ["q1", "q2", "q3", "q4", "q5"],
                   "ch04-activations": ["q1", "q2", "q3", "q4", "q5", "q6"],
-                  "ch05-backprop": ["q1", "q2", "q3", "q4"],
+                  "ch05-backprop": ["q1", "q2", "q3", "q4", "q5"],
                   "ch11-initialisation-regularisation": ["q7", "q8"]}
 
 

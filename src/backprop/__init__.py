@@ -4,6 +4,7 @@ Modules, one concept each, in reading order:
   functional  stable sigmoid, softmax, log-sum-exp, one-hot
   autodiff    Value, a scalar reverse-mode autodiff engine
   graph       graph_layout and draw_graph for a Value's computational graph
+  tensor      Tensor, the same engine on whole arrays (vector-Jacobian products, broadcasting)
   init        weight initialisers and the seeded random-number story
   layers      Parameter, Layer, Linear, activations, Softmax, Sequential
   losses      MSELoss, BCELoss, BCEWithLogitsLoss, SoftmaxCrossEntropyLoss
@@ -40,6 +41,7 @@ from .layers import (
 from .losses import BCELoss, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
 from .optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from .train import History, TrainingDiverged, fit, train_step
+from .tensor import Tensor  # also makes bp.tensor, the module, available
 
 __version__ = "0.1.0"
 
@@ -47,6 +49,7 @@ __all__ = [
     "autodiff", "data", "functional", "gradcheck", "graph", "init", "layers", "losses", "optim", "timing",
     "train",
     "Value", "check_layer", "check_loss",
+    "tensor", "Tensor",
     "Parameter", "Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
     "Flatten", "Sequential", "Dropout", "BatchNorm1d", "Residual",
     "MSELoss", "BCELoss", "BCEWithLogitsLoss", "SoftmaxCrossEntropyLoss",
