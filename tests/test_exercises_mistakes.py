@@ -22,7 +22,7 @@ from grading.run_one import runnable
 REPOSITORY = Path(__file__).resolve().parents[1]
 # The questions that list their mistakes and have tiered hints so far (the other sets: still to do).
 SECOND_EDITION = {"ch01-neurons": ["q1", "q2", "q3", "q4", "q5"],
-                  "ch02-chain-rule": ["q1", "q2"],
+                  "ch02-chain-rule": ["q1", "q2", "q3", "q4"],
                   "ch03-losses": ["q1", "q2", "q3", "q4", "q5"],
                   "ch04-activations": ["q1", "q2", "q3", "q4", "q5", "q6"],
                   "ch05-backprop": ["q1", "q2", "q3", "q4"]}
