@@ -29,7 +29,8 @@ SECOND_EDITION = {"ch01-neurons": ["q1", "q2", "q3", "q4", "q5"],
                   "ch06-gradient-checking": ["q1", "q2", "q3", "q4"],
                   "ch07-gradient-descent": ["q1", "q2", "q3", "q4", "q5"],
                   "ch08-momentum": ["q1", "q2", "q3", "q4"],
-                  "ch09-adaptive-methods": ["q1", "q2", "q3", "q4", "q5"]}
+                  "ch09-adaptive-methods": ["q1", "q2", "q3", "q4", "q5"],
+                  "ch10-digit-classifier": ["q1", "q2", "q3", "q4"]}
 
 
 def master(name: str) -> nbformat.NotebookNode:
