@@ -27,7 +27,7 @@
   // A box that scrolls sideways (a code cell or an output on a phone, a progress bar) must be
   // reachable by keyboard, or its hidden part cannot be read without a mouse. The theme does this
   // for code blocks only.
-  var SCROLLERS = "pre, .output, .cell_output, .output_area, .jp-OutputArea-output, .table-wrapper, " +
+  var SCROLLERS = "span.math, pre, .output, .cell_output, .output_area, .jp-OutputArea-output, .table-wrapper, " +
     ".widget-hbox, .jupyter-widgets, div.highlight, .bd-sidebar-primary .sidebar-primary-items__start";
   function tabStops() {
     document.querySelectorAll(SCROLLERS).forEach(function (box) {
@@ -44,18 +44,46 @@
     });
   }
 
+  // An inline formula a little too wide for a phone's column is set a little smaller (down to
+  // 80 %) instead of scrolling; wider ones scroll (see span.math in book.css).
+  function fitMath() {
+    document.querySelectorAll("span.math").forEach(function (span) {
+      span.style.fontSize = "";
+      if (span.clientWidth > 0 && span.scrollWidth > span.clientWidth + 1) {
+        var scale = span.clientWidth / span.scrollWidth;
+        if (scale >= 0.8) span.style.fontSize = Math.floor(scale * 100) + "%";
+      }
+    });
+  }
+
+  // On a phone a figure shrinks to the column: a tap (or Enter) opens it full size.
+  function zoomableFigures() {
+    document.querySelectorAll(".cell_output img, .output img").forEach(function (img) {
+      var src = img.getAttribute("src") || "";
+      if (src.indexOf("data:") === 0 || img.closest("a")) return;
+      var link = document.createElement("a");
+      link.href = img.src;
+      link.className = "figure-zoom";
+      link.title = "Open the figure full size";
+      img.parentNode.insertBefore(link, img);
+      link.appendChild(img);
+    });
+  }
+
   function repair() {
     repairNames();
+    fitMath();
     tabStops();
   }
   var timer;
   window.addEventListener("resize", function () {
     clearTimeout(timer);
-    timer = setTimeout(tabStops, 100);
+    timer = setTimeout(function () { fitMath(); tabStops(); }, 100);
   });
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", repair);
+    document.addEventListener("DOMContentLoaded", function () { zoomableFigures(); repair(); });
   } else {
+    zoomableFigures();
     repair();
   }
   // Font Awesome and the widget manager draw after the page is parsed: repair again when they are done.

@@ -64,27 +64,31 @@ PHONE_LAYOUT = """async () => {
     if (e.closest('mjx-assistive-mml, .visually-hidden, .sr-only, dialog:not([open])')) continue;
     const r = e.getBoundingClientRect();
     if (r.width === 0 || r.height === 0 || getComputedStyle(e).visibility === 'hidden') continue;
+    if (r.left >= width - 1 || r.right <= 1) continue;  // an off-screen drawer (the side bars)
     if ((r.right > width + 1 || r.width > width + 1) && !scrolls(e))
       wide.push(`${name(e)} (${Math.round(r.width)} px)`);
   }
+  // Math is clipped when part of it lies outside a box that cuts its content off (overflow
+  // hidden or clip, or the screen's edge), or when a math box that has a width (block or
+  // inline-block) holds more than it shows without scrolling.
   const clipped = [];
   for (const m of document.querySelectorAll('mjx-container')) {
     const box = m.getBoundingClientRect();
-    if (box.width === 0) continue;
-    // content wider than its box, and not scrollable: cut off
+    if (box.width === 0 || m.closest('dialog:not([open])')) continue;
     const style = getComputedStyle(m);
     const scrollable = style.overflowX === 'auto' || style.overflowX === 'scroll';
-    let cut = m.scrollWidth > m.clientWidth + 1 && !scrollable;
-    // or the box itself is cut by a clipping ancestor (a paragraph or an output box)
+    let cut = style.overflowX !== 'visible' && !scrollable && m.scrollWidth > m.clientWidth + 1;
     for (let p = m.parentElement; p && p !== document.body && !cut; p = p.parentElement) {
       const s = getComputedStyle(p).overflowX;
       if (s === 'hidden' || s === 'clip') {
         const q = p.getBoundingClientRect();
         if (box.right > q.right + 1 || box.left < q.left - 1) cut = true;
       }
+      if (s === 'auto' || s === 'scroll') break;  // reachable by scrolling that box
     }
-    if (box.right > width + 1) cut = true;
-    if (cut) clipped.push(m.textContent.slice(0, 50) || m.getAttribute('aria-label') || 'math');
+    const inScroller = m.closest('[tabindex], pre, .table-wrapper, .cell_output, .output');
+    if (!inScroller && box.right > width + 1) cut = true;
+    if (cut) clipped.push(m.textContent.slice(0, 50) || 'math');
   }
   return {page_width: document.documentElement.scrollWidth, viewport: width,
           wide: wide.slice(0, 10), wide_count: wide.length, clipped_math: clipped};
