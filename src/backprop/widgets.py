@@ -5,22 +5,23 @@ learning-rate and batch-size sliders they build):
 - `draw(ax, result, **params)` draws one picture of it.
 
 `live_explorer` wraps them in ipywidgets sliders that re-run and redraw (Jupyter, Binder).
-`precomputed_explorer` runs them once per slider value and returns a kernel-free slider
-(matplotlib's `to_jshtml`) that still moves in the static HTML book.
+`precomputed_explorer` runs them once per slider value and returns a kernel-free slider (a
+labelled HTML range input and one picture per value) that still moves in the static HTML book.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import io
-import re
-import sys
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.animation import FuncAnimation
 from matplotlib.ticker import FormatStrFormatter, NullLocator
 
 from .data import batches, regression_1d, regression_net
@@ -87,41 +88,129 @@ def live_explorer(run: Run, draw: Draw, *, figsize: tuple[float, float] = (6.4, 
 
 @dataclass
 class PrecomputedExplorer:
-    """A kernel-free slider: `values` it was computed at, their `results`, and the `html` player."""
+    """A kernel-free slider: `values` it was computed at, their `results`, and the `html` player.
+
+    verdicts: what each frame shows, in words (shown beside the picture and read out by screen
+    readers); alts: each frame's alt text; label: the slider's visible name.
+    """
 
     name: str
     values: list[Any]
     results: list[Any]
     html: str
+    verdicts: list[str] = field(default_factory=list)
+    alts: list[str] = field(default_factory=list)
+    label: str = ""
 
     def _repr_html_(self) -> str:
         return self.html
 
 
+# What a slider's keyword means, written out for its visible label (anything else: the keyword).
+PARAMETER_LABELS = {"lr": "learning rate η", "beta": "momentum β", "batch_size": "batch size B"}
+
+
+def _frame_png(fig: plt.Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _describe_axes(ax: plt.Axes) -> str:
+    """Alt text read off a drawn axes: what is plotted against what, and its title (its message)."""
+    y, x, title = ax.get_ylabel(), ax.get_xlabel(), ax.get_title()
+    scale = ", log scale" if ax.get_yscale() == "log" else ""
+    what = f"Plot of {y or 'a curve'} against {x or 'its input'}{scale}."
+    return f"{what} {title[0].upper() + title[1:]}." if title else what
+
+
+# The player: a labelled range input (keyboard: arrows, Home, End), the value and the frame's
+# verdict as text, one <img> whose picture and alt text follow the slider. Plain DOM, no library:
+# it runs in the static HTML book and in JupyterLab or the live book (trusted output).
+_SCRIPT = """\
+(function () {
+  var root = document.getElementById("%(id)s");
+  if (!root || root.dataset.ready) return;
+  root.dataset.ready = "1";
+  var frames = JSON.parse(root.querySelector("script[type='application/json']").textContent);
+  var slider = root.querySelector("input[type=range]"), image = root.querySelector("img");
+  var value = root.querySelector("output"), verdict = root.querySelector(".explorer-verdict");
+  function show() {
+    var frame = frames[Number(slider.value)];
+    image.src = frame.src;
+    image.alt = frame.alt;
+    value.textContent = frame.value;
+    verdict.textContent = frame.verdict;
+    slider.setAttribute("aria-valuetext", frame.value + ": " + frame.verdict);
+  }
+  slider.addEventListener("input", show);
+})();
+"""
+
+
+def _player_html(key: str, label: str, frames: list[dict[str, str]], start: int) -> str:
+    first = frames[start]
+    ident = f"explorer-{key}"
+    data = json.dumps(frames).replace("</", "<\\/")  # no "</script>" inside the data block
+    return f"""\
+<div class="precomputed-explorer" id="{ident}">
+<div class="explorer-controls">
+<label for="{ident}-slider">{html.escape(label)}</label>
+<input type="range" id="{ident}-slider" min="0" max="{len(frames) - 1}" step="1" value="{start}"
+ aria-valuetext="{html.escape(first['value'] + ': ' + first['verdict'])}">
+<output for="{ident}-slider">{html.escape(first['value'])}</output>
+</div>
+<p class="explorer-verdict">{html.escape(first['verdict'])}</p>
+<img src="{first['src']}" alt="{html.escape(first['alt'])}">
+<script type="application/json">{data}</script>
+<script>{_SCRIPT % {"id": ident}}</script>
+</div>"""
+
+
 def precomputed_explorer(run: Run, draw: Draw, *, figsize: tuple[float, float] = (6.4, 3.8),
-                         interval_ms: int = 800, **slider: Sequence[Any]) -> PrecomputedExplorer:
-    """Run once per value of the single keyword slider and render every picture into a JavaScript
-    slider (one animation frame per value). Fix other parameters with a lambda or functools.partial.
+                         interval_ms: int | None = None, label: str | None = None,
+                         verdict: Callable[[Any], str] | None = None,
+                         alt: Callable[[Any, Any], str] | None = None,
+                         start: int | None = None,
+                         **slider: Sequence[Any]) -> PrecomputedExplorer:
+    """Run once per value of the single keyword slider and render every picture into a labelled,
+    keyboard-operable HTML slider that needs no kernel. Fix other parameters with a lambda or
+    functools.partial.
+
+    label: the slider's visible name (default: PARAMETER_LABELS[name], else the keyword).
+    verdict(result) -> str: what a frame shows, in words, beside the picture (default: the
+        result's `verdict` attribute, else the drawn axes' title).
+    alt(result, value) -> str: a frame's alt text (default: read off the drawn axes).
+    start: index of the value shown first (default: the middle one).
+    interval_ms: ignored (the old player's animation speed); kept so old calls still work.
     """
+    del interval_ms
     if len(slider) != 1:
         raise ValueError(f"precomputed_explorer takes exactly one slider, got {sorted(slider)}")
     (name, values), = slider.items()
     values = list(values)
+    if not values:
+        raise ValueError(f"the slider {name!r} has no values: pass a non-empty list, e.g. {name}=[0.1, 1]")
+    start = len(values) // 2 if start is None else start
+    if not 0 <= start < len(values):
+        raise ValueError(f"start must index one of the {len(values)} values, got {start}")
+    label = label or PARAMETER_LABELS.get(name, name)
+    symbol = label.split()[-1] if len(label.split()) > 1 and len(label.split()[-1]) <= 2 else label
     results = [run(**{name: v}) for v in values]
-    fig, ax = plt.subplots(figsize=figsize)
-
-    def show(frame: int) -> None:
-        ax.clear()
-        draw(ax, results[frame], **{name: values[frame]})
-
-    animation = FuncAnimation(fig, show, frames=len(values), interval=interval_ms, repeat=False)
-    html = animation.to_jshtml(default_mode="once")
-    plt.close(fig)
-    if sys.platform == "emscripten":
-        # The player links Font Awesome from a CDN for its button icons; the live book in the
-        # browser sends no request off the site (the HTML book's build drops the link too).
-        html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">\s*', "", html)
-    return PrecomputedExplorer(name, values, results, html)
+    frames, verdicts, alts = [], [], []
+    for value, result in zip(values, results, strict=True):
+        fig, ax = plt.subplots(figsize=figsize)
+        draw(ax, result, **{name: value})
+        said = verdict(result) if verdict else getattr(result, "verdict", None) or ax.get_title()
+        text = alt(result, value) if alt else _describe_axes(ax)
+        frames.append({"value": f"{symbol} = {_format(value)}", "verdict": str(said), "alt": text,
+                       "src": _frame_png(fig)})
+        plt.close(fig)
+        verdicts.append(str(said))
+        alts.append(text)
+    key = hashlib.sha1(json.dumps([name, [f["src"][-64:] for f in frames]]).encode()).hexdigest()[:10]
+    return PrecomputedExplorer(name, values, results, _player_html(key, label, frames, start),
+                               verdicts, alts, label)
 
 
 # ----------------------------------------------------------------------------- the lr explorer
@@ -274,4 +363,6 @@ def batch_size_explorer(batch_sizes: Sequence[int] = BATCH_SIZES, *, live: bool 
     """
     if live:
         return live_explorer(train_minibatch, draw_minibatch_curve, batch_size=list(batch_sizes))
-    return precomputed_explorer(train_minibatch, draw_minibatch_curve, batch_size=list(batch_sizes))
+    return precomputed_explorer(
+        train_minibatch, draw_minibatch_curve, batch_size=list(batch_sizes),
+        verdict=lambda run: f"{run.updates} updates; the loss rose after {run.rise_fraction:.0%} of them")
