@@ -83,8 +83,8 @@ class DropoutUnscaledBackward(FixedMaskDropout):
 class ResidualWithoutSkipGradient(bp.Residual):
     """Forgets the identity path's gradient: returns only the block's."""
 
-    def backward(self, grad_out):
-        return self.block.backward(grad_out)
+    def backward(self, grad_out, *, input_grad=True):
+        return self.block.backward(grad_out, input_grad=True)
 
 
 def residual_block(seed=0, width=4):

@@ -7,7 +7,7 @@ import pytest
 import backprop as bp
 from backprop import data
 from backprop.gradcheck import numerical_gradient, relative_error
-from backprop.train import accuracy, confusion_matrix, fit
+from backprop.train import accuracy, accuracy_from_outputs, confusion_matrix, fit
 
 matplotlib.use("Agg")
 
@@ -116,7 +116,7 @@ def test_load_mnist_without_network_says_what_to_do(tmp_path):
 
 def test_accuracy_and_confusion_matrix():
     outputs = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
-    assert accuracy(outputs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
+    assert accuracy_from_outputs(outputs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
     np.testing.assert_array_equal(confusion_matrix([0, 1, 1], [0, 1, 0]), [[1, 0], [1, 1]])
 
 
@@ -201,3 +201,46 @@ def test_digits_without_scikit_learn_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(sys, "platform", "emscripten")
     with pytest.raises(ImportError, match="run `%pip install scikit-learn` in a cell above"):
         data.digits()
+
+
+def test_binary_accuracy_needs_a_threshold_that_says_logits_or_probabilities():
+    logits = np.array([[-0.2], [0.3], [2.0]])  # class 0, 1, 1 at threshold 0
+    labels = np.array([0, 1, 1])
+    with pytest.raises(ValueError, match="threshold=0 if they are logits"):
+        accuracy_from_outputs(logits, labels)
+    assert accuracy_from_outputs(logits, labels, threshold=0) == 1.0
+    assert accuracy_from_outputs(logits, labels, threshold=0.5) == pytest.approx(2 / 3)
+
+
+def test_accuracy_runs_a_model_and_refuses_outputs():
+    model = bp.Sequential(bp.Linear(2, 1, rng=0))
+    model[0].W.data[:] = [[1.0], [0.0]]
+    X = np.array([[-1.0, 5.0], [2.0, -3.0]])
+    assert accuracy(model, X, np.array([0, 1]), threshold=0) == 1.0
+    with pytest.raises(TypeError, match="accuracy_from_outputs"):
+        accuracy(np.zeros((2, 2)), X, np.array([0, 1]))
+
+
+def test_train_step_returns_the_loss_before_the_update_and_skips_a_nonfinite_one():
+    X, y = data.spirals(20, rng=0)
+    model = spiral_model()
+    loss = bp.SoftmaxCrossEntropyLoss()
+    optimizer = bp.SGD(model.parameters(), lr=0.5)
+    before = loss(model(X), y)
+    assert bp.train_step(model, loss, optimizer, X, y) == pytest.approx(before)
+    assert loss(model(X), y) < before  # the update happened
+    weights = [p.data.copy() for p in model.parameters()]
+    with np.errstate(all="ignore"):
+        value = bp.train_step(model, loss, optimizer, np.full_like(X, np.nan), y)
+    assert np.isnan(value)
+    for p, w in zip(model.parameters(), weights, strict=True):
+        np.testing.assert_array_equal(p.data, w)  # no update from a NaN loss
+
+
+def test_train_step_clips_the_gradient_norm():
+    X, y = data.spirals(20, rng=0)
+    model = spiral_model()
+    bp.train_step(model, bp.SoftmaxCrossEntropyLoss(), bp.SGD(model.parameters(), lr=1e-9), X, y,
+                  clip_norm=1e-3)
+    total = np.sqrt(sum(np.sum(p.grad**2) for p in model.parameters()))
+    assert total == pytest.approx(1e-3, rel=1e-3)

@@ -40,8 +40,8 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
 from .optim import SGD, Adagrad, Adam, AdamW, RMSprop
-from .train import History, TrainingDiverged, fit, train_step
 from .tensor import Tensor  # also makes bp.tensor, the module, available
+from .train import History, TrainingDiverged, fit, train_step
 
 __version__ = "0.1.0"
 

@@ -358,12 +358,9 @@ class Sequential(Layer):
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
             if i == first and not input_grad:
-                if isinstance(layer, (Linear, Sequential)):
-                    layer.backward(grad_out, input_grad=False)
-                else:
-                    layer.backward(grad_out)
+                _backward(layer, grad_out, input_grad=False)
                 return None
-            grad_out = layer.backward(grad_out)
+            grad_out = _backward(layer, grad_out, input_grad=True)
         return grad_out
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
@@ -393,13 +390,18 @@ class Sequential(Layer):
         return "Sequential(" + ", ".join(repr(layer) for layer in self.layers) + ")"
 
 
+def _backward(layer: Layer, grad_out: np.ndarray, *, input_grad: bool) -> np.ndarray | None:
+    """layer.backward(grad_out), telling the layers that can skip their input gradient whether it is
+    wanted (Linear, Sequential, Residual); any other layer, a reader's own included, just computes it."""
+    if isinstance(layer, (Linear, Sequential, Residual)):
+        return layer.backward(grad_out, input_grad=input_grad)
+    return layer.backward(grad_out)
+
+
 def backward_to_parameters(model: Layer, grad_out: np.ndarray) -> None:
     """The backward pass of a training step: fill every parameter's .grad without computing dL/dx
     where the model can skip it. For a Sequential this is simply `model.backward(grad_out)`."""
-    if isinstance(model, (Linear, Sequential)):
-        model.backward(grad_out, input_grad=False)
-    else:
-        model.backward(grad_out)
+    _backward(model, grad_out, input_grad=False)
 
 
 class Dropout(Layer):
@@ -559,7 +561,8 @@ class Residual(Layer):
 
     x: (batch, features) -> out: (batch, features); the block must keep the shape of its input.
     backward(grad_out: (batch, features)) -> grad_out + block.backward(grad_out): the identity
-    path hands the gradient back unchanged, however small the block's own gradient is.
+    path hands the gradient back unchanged, however small the block's own gradient is
+    (input_grad=False, as for a model's first layer, fills the block's .grad and returns None).
     Parameters and buffers are the block's, named "block.<name>"; train() and eval() reach it.
     """
 
@@ -578,8 +581,9 @@ class Residual(Layer):
             )
         return x + out
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out + self.block.backward(grad_out)
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        block_grad = _backward(self.block, grad_out, input_grad=input_grad)
+        return grad_out + block_grad if input_grad else None
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         for name, p in self.block.named_parameters():
