@@ -22,12 +22,15 @@ DEV_STAMP  := $(VENV)/.dev-installed
 LITE_VENV  := .venv-lite
 LITE_STAMP := $(LITE_VENV)/.installed
 
-.PHONY: book live test lab execute exercises grade bench lint clean help
+.PHONY: book live test check lab execute exercises grade bench lint mutation clean help
 
 help:
 	@echo "make book       build the HTML book into _build/html, with the live book in _build/html/lite"
 	@echo "make live       (re)build only the live book, which runs every notebook in the browser"
 	@echo "make test       build the book, then run every test (package, notebooks, grading, site, browser)"
+	@echo "make check      ruff and the package's unit tests, in about 20 s (no book build)"
+	@echo "make lint       ruff, and mypy on the package"
+	@echo "make mutation   mutmut over the package's core modules against its unit tests (minutes)"
 	@echo "make lab        open JupyterLab in book/"
 	@echo "make execute    re-run every chapter in book/ and save its outputs (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
@@ -93,8 +96,22 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/live_site.py
 	$(BIN)/python -m benchmarks.grading
 
+# The author's quick loop: the package's unit tests only (markers in tests/conftest.py); no build.
+check: $(DEV_STAMP)
+	$(BIN)/ruff check src tests benchmarks tools grading book
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not grading and not browser"
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools grading book
+	$(BIN)/mypy
+
+# Mutants of the core modules ([tool.mutmut] in pyproject.toml) against the unit tests; a survivor is
+# a change to the code that no test notices. `mutmut show NAME` prints one. JOBS=2 by default.
+mutation: $(DEV_STAMP)
+	rm -rf mutants
+	PATH="$(abspath $(BIN)):$$PATH" OPENBLAS_NUM_THREADS=1 $(BIN)/mutmut run --max-children $(or $(JOBS),2)
+	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mutmut results | grep -c ": survived" | \
+	    xargs -I{} echo "mutation: {} surviving mutants (listed by: .venv/bin/mutmut results)"
 
 clean:
-	rm -rf _build
+	rm -rf _build mutants

@@ -76,3 +76,9 @@ def test_clip_grad_norm_above_max_norm_keeps_the_direction():
     a.grad[:] = [6.0, 0.0, -8.0]
     assert clip_grad_norm_([a], max_norm=2.0) == pytest.approx(10.0)
     np.testing.assert_allclose(a.grad, [1.2, 0.0, -1.6], rtol=1e-6)
+
+
+def test_fit_refuses_validation_inputs_without_their_targets():
+    model, X, y = regression()
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        fit(model, bp.MSELoss(), bp.SGD(model.parameters(), lr=1e-3), X, y, X_val=X, progress=False)

@@ -20,18 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .init import RNG, make_rng
+from .init import RNG, DType, make_rng
 from .layers import Linear, Sequential, Tanh
 
 
-def xor(dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+def xor(dtype: DType = np.float64) -> tuple[np.ndarray, np.ndarray]:
     """The four XOR points: X (4, 2) of 0/1 inputs, y (4,) labels, 1 where exactly one input is 1."""
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=dtype)
     return X, np.array([0, 1, 1, 0])
 
 
 def spirals(n_per_class: int = 100, noise: float = 0.2, classes: int = 2,
-            rng: RNG = 0, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+            rng: RNG = 0, dtype: DType = np.float64) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms (cs231n's toy set): X (classes * n_per_class, 2), y (n,) in [0, classes)."""
     rng = make_rng(rng)
     radius = np.tile(np.linspace(0.05, 1.0, n_per_class), classes)
@@ -43,7 +43,7 @@ def spirals(n_per_class: int = 100, noise: float = 0.2, classes: int = 2,
 
 
 def moons(n: int = 200, noise: float = 0.1, rng: RNG = 0,
-          dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+          dtype: DType = np.float64) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved half circles: X (n, 2), y (n,) in {0, 1}; Gaussian noise of std `noise`."""
     rng = make_rng(rng)
     n_top = n // 2
@@ -56,7 +56,7 @@ def moons(n: int = 200, noise: float = 0.1, rng: RNG = 0,
 
 
 def regression_1d(n: int = 100, noise: float = 0.1, rng: RNG = 0,
-                  dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+                  dtype: DType = np.float64) -> tuple[np.ndarray, np.ndarray]:
     """Noisy samples of y = sin(3x) on x in [-1, 1]: X (n, 1), y (n, 1), sorted by x."""
     rng = make_rng(rng)
     x = np.sort(rng.uniform(-1, 1, n))
@@ -111,7 +111,7 @@ def stratified_split(X: np.ndarray, y: np.ndarray, val_fraction: float, test_fra
 
 
 def digits(val_fraction: float = 0.15, test_fraction: float = 0.15, rng: RNG = 0,
-           dtype=np.float64) -> Split:
+           dtype: DType = np.float64) -> Split:
     """scikit-learn's 1797 handwritten digits, 8x8 pixels, shipped with scikit-learn (no download).
 
     Pixels (0..16) are scaled to [0, 1] and flattened: X_* (n, 64); y_* (n,) in 0..9.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .init import RNG
 from .layers import Layer, Sequential
 from .losses import Loss
 
@@ -91,7 +92,7 @@ def _require_float64(name: str, *arrays: np.ndarray) -> None:
             )
 
 
-def check_layer(layer: Layer, x: np.ndarray, *, eps: float = 1e-6, rng=0,
+def check_layer(layer: Layer, x: np.ndarray, *, eps: float = 1e-6, rng: RNG = 0,
                 threshold: float = DEFAULT_THRESHOLD) -> GradCheckReport:
     """Check `layer.backward` for the input and every parameter.
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 RNG = np.random.Generator | int | None
+DType = np.dtype | type  # a dtype, or a scalar type such as np.float32
 
 
 def make_rng(rng: RNG = 0) -> np.random.Generator:
@@ -34,16 +35,16 @@ def _fans(shape: tuple[int, int]) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-def _uniform(bound: float, shape, rng: RNG, dtype) -> np.ndarray:
+def _uniform(bound: float, shape: tuple[int, ...], rng: RNG, dtype: DType) -> np.ndarray:
     return make_rng(rng).uniform(-bound, bound, size=shape).astype(dtype)
 
 
-def _normal(std: float, shape, rng: RNG, dtype) -> np.ndarray:
+def _normal(std: float, shape: tuple[int, ...], rng: RNG, dtype: DType) -> np.ndarray:
     return (make_rng(rng).standard_normal(size=shape) * std).astype(dtype)
 
 
 def xavier_uniform(shape: tuple[int, int], *, gain: float = 1.0, rng: RNG = 0,
-                   dtype=np.float64) -> np.ndarray:
+                   dtype: DType = np.float64) -> np.ndarray:
     """Glorot & Bengio (2010): U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)).
 
     Keeps the variance of activations and of gradients roughly constant through tanh/sigmoid layers.
@@ -53,21 +54,21 @@ def xavier_uniform(shape: tuple[int, int], *, gain: float = 1.0, rng: RNG = 0,
 
 
 def xavier_normal(shape: tuple[int, int], *, gain: float = 1.0, rng: RNG = 0,
-                  dtype=np.float64) -> np.ndarray:
+                  dtype: DType = np.float64) -> np.ndarray:
     """Glorot & Bengio (2010): N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(shape)
     return _normal(gain * math.sqrt(2 / (fan_in + fan_out)), shape, rng, dtype)
 
 
 def he_uniform(shape: tuple[int, int], *, gain: float = math.sqrt(2), rng: RNG = 0,
-               dtype=np.float64) -> np.ndarray:
+               dtype: DType = np.float64) -> np.ndarray:
     """He et al. (2015), "Kaiming": U(-a, a), a = gain * sqrt(3 / fan_in), gain sqrt(2) for ReLU."""
     fan_in, _ = _fans(shape)
     return _uniform(gain * math.sqrt(3 / fan_in), shape, rng, dtype)
 
 
 def he_normal(shape: tuple[int, int], *, gain: float = math.sqrt(2), rng: RNG = 0,
-              dtype=np.float64) -> np.ndarray:
+              dtype: DType = np.float64) -> np.ndarray:
     """He et al. (2015), "Kaiming": N(0, std^2), std = gain / sqrt(fan_in), gain sqrt(2) for ReLU.
 
     ReLU zeroes half of its inputs, halving the variance; the factor 2 puts it back.
@@ -76,14 +77,14 @@ def he_normal(shape: tuple[int, int], *, gain: float = math.sqrt(2), rng: RNG = 
     return _normal(gain / math.sqrt(fan_in), shape, rng, dtype)
 
 
-def pytorch_default(shape: tuple[int, int], *, rng: RNG = 0, dtype=np.float64) -> np.ndarray:
+def pytorch_default(shape: tuple[int, int], *, rng: RNG = 0, dtype: DType = np.float64) -> np.ndarray:
     """What torch.nn.Linear uses for its weight: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     fan_in, _ = _fans(shape)
     return _uniform(1 / math.sqrt(fan_in), shape, rng, dtype)
 
 
 def normal(shape: tuple[int, int], *, std: float = 1.0, rng: RNG = 0,
-           dtype=np.float64) -> np.ndarray:
+           dtype: DType = np.float64) -> np.ndarray:
     """N(0, std^2) regardless of the layer's size: the "naive" initialisation of chapter 11."""
     return _normal(std, shape, rng, dtype)
 
@@ -106,7 +107,7 @@ Initializer = Callable[..., np.ndarray]
 
 
 def initialize(init: str | Initializer, shape: tuple[int, int], *, rng: RNG = 0,
-               dtype=np.float64) -> np.ndarray:
+               dtype: DType = np.float64) -> np.ndarray:
     """Draw a weight of `shape` (fan_in, fan_out) in `dtype`.
 
     init: the name of an initialiser (a key of INITIALIZERS), or a function called as

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler  # matplotlib's own dependency (mpl.cycler is the same, but untyped)
 
 from .graph import draw_graph  # re-exported, so chapters find every drawing here
 from .layers import Layer
@@ -39,7 +40,7 @@ def use_book_style() -> None:
         "grid.alpha": 0.3,
         "axes.spines.top": False,
         "axes.spines.right": False,
-        "axes.prop_cycle": mpl.cycler(color=COLORS),
+        "axes.prop_cycle": cycler(color=COLORS),
         "lines.linewidth": 1.8,
         "legend.frameon": False,
         "image.cmap": "viridis",
@@ -72,9 +73,9 @@ def loss_curves(curves: Mapping[str, Sequence[float]] | History, ax: plt.Axes | 
                                                     if curves.val_loss else {})}
     ax = _axes(ax)
     for label, values in curves.items():
-        values = np.asarray(values, dtype=float)
+        ys = np.asarray(values, dtype=float)
         start = 1 if xlabel == "epoch" else 0
-        ax.plot(np.arange(start, start + len(values)), values, label=label)
+        ax.plot(np.arange(start, start + len(ys)), ys, label=label)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -129,11 +130,10 @@ def contour_paths(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     ax = _axes(ax, (5.2, 4.2))
     gx, gy = np.meshgrid(np.linspace(*xlim, 300), np.linspace(*ylim, 300))
     values = f(gx, gy)
+    contour_levels: np.ndarray | int = levels
     if log_levels:
         low = max(values.min(), 1e-3 * (values.max() - values.min()) / levels, 1e-12)
         contour_levels = np.geomspace(low, values.max(), levels)
-    else:
-        contour_levels = levels
     ax.contour(gx, gy, values, levels=contour_levels, colors="0.7", linewidths=0.7)
     for (label, path), color in zip(paths.items(), COLORS, strict=False):
         path = np.asarray(path)

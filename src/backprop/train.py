@@ -152,6 +152,8 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
     """
     if patience is not None and X_val is None:
         raise ValueError("early stopping (patience=...) needs validation data: pass X_val and y_val")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("validation needs both X_val and y_val; only one of them was given")
     rng = make_rng(rng)
     was_training = model.training  # put back at the end, as PyTorch leaves modes to the caller
     batch_size = batch_size or len(X)
@@ -180,7 +182,7 @@ def fit(model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nda
             if scheduler is not None:
                 scheduler.step()
             postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
-            if X_val is not None:
+            if X_val is not None and y_val is not None:
                 outputs = predict(model.eval(), X_val)  # evaluation behaviour for validation
                 history.val_loss.append(loss.forward(outputs, y_val))
                 if outputs.ndim == 2 and outputs.shape[1] > 1:
