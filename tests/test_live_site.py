@@ -32,7 +32,7 @@ EXERCISE_SETS = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
 LIVE_EXPLORERS = {
     "07-gradient-descent": ("widgets.learning_rate_explorer(live=True)",
                             "widgets.batch_size_explorer(live=True)"),
-    "08-momentum": ("widgets.live_explorer(run_momentum",),
+    "08-momentum": ("widgets.live_explorer(run_momentum", "widgets.live_explorer(rate_map"),
 }
 
 pytestmark = pytest.mark.browser
