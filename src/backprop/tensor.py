@@ -250,12 +250,12 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def reshape(self, *shape: int) -> Tensor:
-        """The same entries in a new shape, as np.reshape (one -1 allowed); the gradient is the
-        output's gradient reshaped back to self's shape."""
-        if len(shape) == 1 and isinstance(shape[0], tuple):
-            shape = shape[0]
-        out = Tensor(self.data.reshape(shape), (self,), "reshape")
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """The same entries in a new shape, as np.reshape: x.reshape(2, 6) or x.reshape((2, 6)),
+        one -1 allowed; (*any) -> shape. The gradient is the output's gradient reshaped back to
+        self's shape."""
+        new_shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
+        out = Tensor(self.data.reshape(new_shape), (self,), "reshape")
 
         def _backward() -> None:
             self.grad += out.grad.reshape(self.shape)
