@@ -70,7 +70,19 @@
     });
   }
 
+  // The logo above the side bar sits outside every landmark: a screen reader's landmark list
+  // would skip it. Give its box a labelled region (unless it already lies in a landmark).
+  function logoLandmark() {
+    document.querySelectorAll("a.navbar-brand").forEach(function (logo) {
+      var box = logo.parentElement;
+      if (!box || logo.closest("header, nav, main, aside, footer, [role]")) return;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", "Book title");
+    });
+  }
+
   function repair() {
+    logoLandmark();
     repairNames();
     fitMath();
     tabStops();

@@ -128,6 +128,7 @@ def audits(browser, base_url, axe_script) -> dict[str, Audit]:  # noqa: F811
             audit.axe[DESKTOP["width"]] = page.evaluate(AXE_RUN)
             audit.images = page.evaluate(IMAGES)
             page.set_viewport_size(PHONE)
+            page.wait_for_timeout(600)  # the theme and book-a11y.js react to a resize after 300 ms
             audit.phone = page.evaluate(PHONE_LAYOUT)
             audit.axe[PHONE["width"]] = page.evaluate(AXE_RUN)
             page.close()

@@ -201,7 +201,7 @@ LAYOUT = """async () => {
     page_width: document.documentElement.scrollWidth,
     viewport_width: window.innerWidth,
     // a player wider than the output box it sits in is cut off there (the box scrolls)
-    players_cut_off: [...document.querySelectorAll('div.animation')].filter(a => {
+    players_cut_off: [...document.querySelectorAll('div.precomputed-explorer')].filter(a => {
       const edge = Math.min(a.parentElement.getBoundingClientRect().right, window.innerWidth);
       return [a, ...a.querySelectorAll('img, input, button')]
         .some(e => e.getBoundingClientRect().right > edge + 1);
@@ -282,20 +282,25 @@ def test_saved_widgets_render_without_a_kernel(visits):
 
 
 def _chapter_7_animation(page, visit):
-    animation = page.locator("div.animation").first
-    if page.locator("div.animation").count() == 0:
-        pytest.fail("chapter 7 has no precomputed slider (matplotlib to_jshtml animation)")
+    animation = page.locator("div.precomputed-explorer").first
+    if page.locator("div.precomputed-explorer").count() == 0:
+        pytest.fail("chapter 7 has no precomputed slider (backprop.widgets.precomputed_explorer)")
     return animation
 
 
 def _move_slider_and_check(page, animation) -> None:
     slider, image = animation.locator("input[type=range]"), animation.locator("img").first
+    value, verdict = animation.locator("output"), animation.locator(".explorer-verdict")
     first_frame, start = image.get_attribute("src"), int(slider.input_value())
+    first_value, first_alt = value.text_content(), image.get_attribute("alt")
     slider.focus()
     page.keyboard.press("ArrowRight")  # a keyboard reader's way of moving it
     assert int(slider.input_value()) == start + 1
     second_frame = image.get_attribute("src")
     assert second_frame != first_frame, "the slider moved but the picture did not change"
+    # the value, the verdict and the alt text follow, and a screen reader hears value and verdict
+    assert value.text_content() != first_value and image.get_attribute("alt") != first_alt
+    assert slider.get_attribute("aria-valuetext") == f"{value.text_content()}: {verdict.text_content()}"
     box = slider.bounding_box()
     page.mouse.click(box["x"] + box["width"] - 4, box["y"] + box["height"] / 2)  # near the end
     assert int(slider.input_value()) > start + 1
@@ -340,7 +345,7 @@ def test_screenshots_on_a_390px_phone(browser, base_url):
                            has_touch=True)
     try:
         page, visit = phone.open(base_url + CHAPTER_7, CHAPTER_7)
-        animation = page.locator("div.animation")
+        animation = page.locator("div.precomputed-explorer")
         assert animation.count(), "chapter 7 has no precomputed slider to photograph"
         path = _save_screenshot(page, animation.first, "phone-390px-chapter-07.png")
         assert page.evaluate(LAYOUT)["page_width"] <= PHONE["width"] + 1
@@ -364,7 +369,7 @@ def test_screenshots_of_three_representative_pages(desktop, base_url):
     """Preface (prose, a table, inline math), chapter 5 (display maths), chapter 7 (the slider)."""
     targets = [("book/00-preface.html", None, "desktop-preface.png"),
                ("book/05-backprop.html", "div.math", "desktop-chapter-05.png"),
-               (CHAPTER_7, "div.animation", "desktop-chapter-07.png")]
+               (CHAPTER_7, "div.precomputed-explorer", "desktop-chapter-07.png")]
     saved = []
     for name, selector, filename in targets:
         page, _ = desktop.open(base_url + name, name)
