@@ -20,10 +20,10 @@ DEV_STAMP  := $(VENV)/.dev-installed
 LITE_VENV  := .venv-lite
 LITE_STAMP := $(LITE_VENV)/.installed
 
-.PHONY: book live test lab execute exercises grade bench lint clean help
+.PHONY: book live test lab execute exercises grade bench lint clean help i18n
 
 help:
-	@echo "make book       build the HTML book into _build/html, with the live book in _build/html/lite"
+	@echo "make book       build the HTML book into _build/html (Chinese edition: _build/html/zh_CN), with the live book in _build/html/lite"
 	@echo "make live       (re)build only the live book, which runs every notebook in the browser"
 	@echo "make test       build the book, then run every test (package, notebooks, grading, site, browser)"
 	@echo "make lab        open JupyterLab in book/"
@@ -48,6 +48,7 @@ $(DEV_STAMP): $(BOOK_STAMP) requirements-dev.txt
 book: $(BOOK_STAMP)
 	$(BIN)/python tools/fetch_web_assets.py
 	$(BIN)/jupyter-book build . -W --keep-going --all
+	$(BIN)/python tools/i18n.py build  # the Chinese edition, _build/html/zh_CN/, and its notebooks
 	@$(MAKE) --no-print-directory live
 
 $(LITE_STAMP): requirements-lite.txt
@@ -90,6 +91,10 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/digits_training.py
 	$(BIN)/python benchmarks/live_site.py
 	$(BIN)/python -m benchmarks.grading
+
+# After editing a chapter: re-extract the English messages, merge them into locales/zh_CN, show coverage.
+i18n: $(BOOK_STAMP)
+	$(BIN)/python tools/i18n.py update
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools grading book

@@ -276,6 +276,21 @@ worked out; the symbols are listed in {ref}`appendix-notation`.
 """
 
 
+# The glossary page's own text in Chinese (its table's rows come from book/glossary.yml).
+GLOSSARY_PAGE_ZH = {
+    "Glossary": "术语表",
+    "The terms of the book in alphabetical order, with the usual Chinese term and a one-line definition "
+    "in the sense the book uses. The last column points to the chapter where the term is introduced or "
+    "worked out; the symbols are listed in {ref}`appendix-notation`.":
+    "本书的术语按英文字母顺序排列，附有通用的中文译名和一句话释义（取本书所用的含义）。最后一列指向引入或详细讨论该术语的章；"
+    "符号列在 {ref}`appendix-notation` 中。",
+    "English": "英文",
+    "中文": "中文",
+    "definition": "释义",
+    "chapter": "章",
+}
+
+
 def load_glossary() -> list[dict]:
     import yaml
 
@@ -297,8 +312,11 @@ def glossary() -> None:
     if not po_path.exists():
         return
     catalog = _read_po(po_path)
-    known = {}
+    known = dict(GLOSSARY_PAGE_ZH)
     for term in load_glossary():
+        chapter = f"{{numref}}`Ch. %s <{term['chapter']}>`"
+        known[chapter] = f"{{numref}}`第 %s 章 <{term['chapter']}>`"
+
         known[term["en"]] = term["en"]
         known[term["zh_display"]] = term["zh_display"]
         known[term["definition"]] = term["definition_zh"]
