@@ -38,18 +38,20 @@ def test_every_page_has_a_catalog():
     pages = {p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "book").glob("*.ipynb")}
     pages |= {p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "book").glob("*.md")}
     have = {name.removesuffix(".po") for name in catalogs()}
-    assert pages <= have, f"pages without a catalog: {sorted(pages - have)}; run `python tools/i18n.py update`"
+    assert pages <= have, (f"pages without a catalog: {sorted(pages - have)}; "
+                           "run `python tools/i18n.py update`")
 
 
-@pytest.mark.xfail(strict=False, reason="the Chinese translation is still being completed (issue 15): "
-                   "remove this mark once `python tools/i18n.py coverage` reports 100 %")
+@pytest.mark.xfail(strict=False, reason="the Chinese translation is still being completed (issue 15): remove "
+                   "this mark once `python tools/i18n.py coverage` reports 100 %")
 def test_catalogs_are_fully_translated_with_no_fuzzy_entry():
     missing = {}
     for name, messages in catalogs().items():
         bad = [m.id[:70] for m in messages if not m.string or m.fuzzy]
         if bad:
             missing[name] = bad
-    assert not missing, ("untranslated or fuzzy messages (run `python tools/i18n.py coverage`, translate them "
+    assert not missing, ("untranslated or fuzzy messages (run `python tools/i18n.py coverage`, "
+                         "translate them "
                          "in locales/zh_CN/LC_MESSAGES/):\n" +
                          "\n".join(f"{k}: {len(v)}, e.g. {v[0]!r}" for k, v in missing.items()))
 
@@ -70,7 +72,8 @@ def test_catalogs_hold_every_current_english_message(extracted):
     have = {name: {m.id for m in messages} for name, messages in catalogs().items()}
     stale = {name: sorted(ids - have.get(name, set()))[:3] for name, ids in extracted.items()
              if ids - have.get(name, set())}
-    assert not stale, f"English messages missing from the catalogs (run `python tools/i18n.py update`): {stale}"
+    assert not stale, ("English messages missing from the catalogs "
+                       f"(run `python tools/i18n.py update`): {stale}")
 
 
 def test_code_cells_and_outputs_are_not_messages(extracted):
@@ -159,11 +162,12 @@ def test_each_term_has_one_chinese_form_throughout():
     problems = []
     for name, source, target in translated():
         for canonical, variant in variants:
-            if (hit := variant.search(target)):
-                problems.append(f"{name}: {hit.group(0)!r} instead of {canonical!r} in {target[:50]!r}")
+            if hit := variant.search(target):
+                problems.append(f"{name}: {hit.group(0)!r}, not {canonical!r}, in {target[:50]!r}")
         for english, chinese in core.items():
             kept_as_is = target == source  # e.g. the glossary's English column
-            if re.search(rf"\b{english}\b", _prose(source), re.I) and chinese not in target and not kept_as_is:
+            used = re.search(rf"\b{english}\b", _prose(source), re.I)
+            if used and chinese not in target and not kept_as_is:
                 problems.append(f"{name}: {english!r} not translated as {chinese!r} in {target[:50]!r}")
     assert not problems, "\n".join(problems)
 
@@ -178,12 +182,13 @@ def test_a_variant_term_is_caught():
 # ------------------------------------------------------------------ notebooks from catalogs
 
 def test_translate_markdown_replaces_prose_and_keeps_structure():
-    table = {"Title here": "标题", "A paragraph\nover two lines with $x$.".replace("\n", " "): "一段含 $x$ 的文字。",
+    table = {"Title here": "标题", "A paragraph over two lines with $x$.": "一段含 $x$ 的文字。",
              "an item": "一项", "Inside a note.": "注释里的话。", "cell": "单元格"}
     source = ("(label-x)=\n# Title here\n\nA paragraph\nover two lines with $x$.\n\n- an item\n\n"
               "```{note}\nInside a note.\n```\n\n$$\ny = x\n$$\n\n| a | b |\n|---|---|\n| cell | 1 |")
     result = i18n.translate_markdown(source, table)
-    assert result == ("(label-x)=\n# 标题\n\n一段含 $x$ 的文字。\n\n- 一项\n\n```{note}\n注释里的话。\n```\n\n"
+    assert result == ("(label-x)=\n# 标题\n\n一段含 $x$ 的文字。\n\n- 一项\n\n"
+                      "```{note}\n注释里的话。\n```\n\n"
                       "$$\ny = x\n$$\n\n| a | b |\n|---|---|\n| 单元格 | 1 |")
 
 
@@ -197,7 +202,7 @@ def test_chinese_notebooks_have_identical_code_and_translated_markdown(tmp_path)
         zh = json.loads(path.read_text(encoding="utf-8"))
         en = json.loads((ROOT / path.relative_to(tmp_path)).read_text(encoding="utf-8"))
         assert len(zh["cells"]) == len(en["cells"]), path
-        for a, b in zip(en["cells"], zh["cells"]):
+        for a, b in zip(en["cells"], zh["cells"], strict=True):
             assert a["cell_type"] == b["cell_type"]
             if a["cell_type"] == "code":
                 assert a == b, f"{path.name}: a code cell differs"
@@ -209,6 +214,10 @@ def test_chinese_notebooks_have_identical_code_and_translated_markdown(tmp_path)
 
 # -------------------------------------------------------------------------- the built site
 
+SWITCH = re.compile(r'href="([^"]+)"[^>]*>\s*<span class="btn__icon-container">\s*'
+                    r'<i class="fas fa-language">')
+
+
 def _built():
     if not (ZH_SITE / "book" / "01-neurons.html").is_file():
         pytest.skip("no Chinese edition at _build/html/zh_CN (run `make book` first)")
@@ -219,8 +228,7 @@ def test_chinese_site_is_chinese_and_every_page_links_to_its_english_twin():
     for page in sorted((ZH_SITE / "book").glob("*.html")):
         html = page.read_text(encoding="utf-8")
         assert '<html lang="zh-CN"' in html, page.name
-        twin = re.search(r'href="([^"]+)"[^>]*>\s*<span class="btn__icon-container">\s*<i class="fas fa-language">',
-                         html)
+        twin = SWITCH.search(html)
         assert twin, f"{page.name}: no language switch"
         assert (page.parent / twin.group(1)).resolve() == (EN_SITE / "book" / page.name).resolve()
 
@@ -229,9 +237,9 @@ def test_english_pages_link_to_their_chinese_twin():
     _built()
     for page in sorted((EN_SITE / "book").glob("*.html")):
         html = page.read_text(encoding="utf-8")
-        twin = re.search(r'href="([^"]+)"[^>]*>\s*<span class="btn__icon-container">\s*<i class="fas fa-language">',
-                         html)
-        assert twin and (page.parent / twin.group(1)).resolve() == (ZH_SITE / "book" / page.name).resolve(), page.name
+        twin = SWITCH.search(html)
+        assert twin, f"{page.name}: no language switch"
+        assert (page.parent / twin.group(1)).resolve() == (ZH_SITE / "book" / page.name).resolve()
 
 
 def test_chinese_launch_buttons_open_chinese_notebooks():
@@ -240,7 +248,7 @@ def test_chinese_launch_buttons_open_chinese_notebooks():
     assert "../../lite/notebooks/index.html?path=zh_CN/book/07-gradient-descent.ipynb" in html
     assert "urlpath=lab/tree/_build/zh_notebooks/book/07-gradient-descent.ipynb" in html
     download = ZH_SITE / "_sources" / "book" / "07-gradient-descent.ipynb"
-    assert download.read_bytes() == (i18n.ZH_NOTEBOOKS / "book" / "07-gradient-descent.ipynb").read_bytes()
+    assert download.read_bytes() == (i18n.ZH_NOTEBOOKS / "book" / download.name).read_bytes()
 
 
 def test_chinese_search_index_is_split_into_chinese_words():

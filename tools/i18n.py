@@ -9,7 +9,7 @@ outputs are not messages: they are shared by both editions. Commands:
     python tools/i18n.py update      # re-extract the English messages and merge them into the catalogs
     python tools/i18n.py coverage    # translated / fuzzy / missing messages, per page (exit 1 if < 100 %)
     python tools/i18n.py glossary    # write book/appendix-glossary.md and its catalog from book/glossary.yml
-    python tools/i18n.py notebooks   # Chinese notebooks (markdown translated, code identical) in _build/zh_notebooks/
+    python tools/i18n.py notebooks   # Chinese notebooks (code identical) in _build/zh_notebooks/
     python tools/i18n.py build       # the Chinese HTML edition in _build/html/zh_CN/ (run by `make book`)
 
 After an author edits a chapter, `update` marks each changed message *fuzzy* (with the old
@@ -53,7 +53,8 @@ def _build(builder: str, outdir: Path, doctrees: Path, overrides: dict, *, stric
     from jupyter_book.sphinx import build_sphinx
 
     overrides = {"external_toc_path": str(ROOT / "_toc.yml"), "latex_individualpages": False, **overrides}
-    result = build_sphinx(ROOT, outdir, use_external_toc=True, noconfig=True, path_config=str(ROOT / "_config.yml"),
+    result = build_sphinx(ROOT, outdir, use_external_toc=True, noconfig=True,
+                          path_config=str(ROOT / "_config.yml"),
                           confoverrides=overrides, builder=builder, doctreedir=str(doctrees),
                           warningiserror=strict, keep_going=strict, force_all=True, freshenv=True)
     return 0 if result == 0 else 1
@@ -130,7 +131,8 @@ def coverage(strict: bool = True) -> int:
     total = done_total = fuzzy_total = 0
     for page, n, done, fuzzy in rows:
         total, done_total, fuzzy_total = total + n, done_total + done, fuzzy_total + fuzzy
-        print(f"{page:<{width}}  {n:8d}  {done:10d}  {fuzzy:5d}  {n - done - fuzzy:7d}  {100 * done / max(n, 1):7.1f} %")
+        missing = n - done - fuzzy
+        print(f"{page:<{width}}  {n:8d}  {done:10d}  {fuzzy:5d}  {missing:7d}  {100 * done / max(n, 1):7.1f} %")
     print(f"{'all pages':<{width}}  {total:8d}  {done_total:10d}  {fuzzy_total:5d}  "
           f"{total - done_total - fuzzy_total:7d}  {100 * done_total / max(total, 1):7.1f} %")
     return 0 if (done_total == total or not strict) else 1
@@ -242,7 +244,6 @@ def translate_notebook(source: Path, page: str) -> dict:
             text = "".join(cell["source"])
             new = translate_markdown(text, table)
             cell["source"] = new.splitlines(keepends=True)
-    notebook.setdefault("metadata", {})["language_info"] = notebook.get("metadata", {}).get("language_info", {})
     return notebook
 
 
@@ -342,8 +343,10 @@ def build() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["extract", "update", "coverage", "glossary", "notebooks", "build"])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command",
+                        choices=["extract", "update", "coverage", "glossary", "notebooks", "build"])
     args = parser.parse_args(argv)
     if args.command == "extract":
         extract()

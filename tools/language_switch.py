@@ -50,7 +50,8 @@ def _localise_launch_buttons(buttons: list, pagename: str) -> None:
             base = url.split("?", 1)[0]
             button.update(url=f"../{base}?path={ZH}/{notebook}", text=LIVE_LABEL_ZH, tooltip=LIVE_TOOLTIP_ZH)
         elif "mybinder" in url or "urlpath=" in url:
-            button["url"] = url.replace(f"urlpath=lab/tree/{notebook}", f"urlpath=lab/tree/_build/zh_notebooks/{notebook}")
+            button["url"] = url.replace(f"urlpath=lab/tree/{notebook}",
+                                        f"urlpath=lab/tree/_build/zh_notebooks/{notebook}")
         elif "colab.research.google.com" in url:
             head, _, _ = url.partition("/blob/")
             button["url"] = f"{head}/blob/{ZH_NOTEBOOK_BRANCH}/{notebook}"
