@@ -138,7 +138,7 @@ CORE = ("backpropagation", "gradient descent", "learning rate", "loss function",
 
 
 def _prose(text: str) -> str:
-    return CODE.sub("", ROLE.sub("", MATH.sub("", text)))
+    return re.sub(r"<[^>]+>", "", CODE.sub("", ROLE.sub("", MATH.sub("", text))))  # no markup, no URLs
 
 
 def test_glossary_page_is_generated_from_the_glossary_source():
