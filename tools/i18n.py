@@ -46,6 +46,8 @@ ZH_OVERRIDES = {
     "gettext_location": True,
     "html_search_language": "zh",  # Sphinx's Chinese search splits words with jieba
     "html_title": "从零实现反向传播",
+    "nb_code_prompt_show": "显示代码单元格",
+    "nb_code_prompt_hide": "隐藏代码单元格",
 }
 
 

@@ -57,8 +57,33 @@ def _localise_launch_buttons(buttons: list, pagename: str) -> None:
             button["url"] = f"{head}/blob/{ZH_NOTEBOOK_BRANCH}/{notebook}"
 
 
+def _translate_toc_captions(app, doctree) -> None:
+    """The part captions of the sidebar (Part I — Foundations, ...) come from _toc.yml through
+    sphinx-external-toc, after Sphinx has translated the page; translate them from the root page's
+    catalog, where `tools/i18n.py update` puts them."""
+    if not is_chinese(app):
+        return
+    from os import path
+
+    from sphinx import addnodes
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
+    dirs = [path.join(app.srcdir, d) for d in app.config.locale_dirs]
+    catalog, found = init_locale(dirs, app.config.language, domain, namespace="language_switch")
+    if found:
+        for node in doctree.findall(addnodes.toctree):
+            if node.get("caption"):
+                node["caption"] = catalog.gettext(node["caption"])
+
+
 def _add_switch(app, pagename, templatename, context, doctree) -> None:
     chinese = is_chinese(app)
+    if chinese and "body" in context:
+        # Links into the live book written in the text (the exercise-set links) are one folder
+        # deeper in the Chinese edition, which sits in zh_CN/ beside it.
+        context["body"] = context["body"].replace('href="../lite/', 'href="../../lite/')
     buttons = context.get("header_buttons")
     if buttons is None:
         return
@@ -77,4 +102,5 @@ def _add_switch(app, pagename, templatename, context, doctree) -> None:
 def setup(app) -> dict:
     # After sphinx-book-theme's launch buttons (priority 500) and tools/live_button.py (900).
     app.connect("html-page-context", _add_switch, priority=950)
+    app.connect("doctree-read", _translate_toc_captions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
