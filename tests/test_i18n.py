@@ -16,6 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import i18n  # noqa: E402
+import test_browser  # noqa: E402  (tests/ is on sys.path: its offline Chromium and site server)
+from test_browser import base_url, browser  # noqa: E402, F401  (fixtures)
 
 ZH_SITE = ROOT / "_build" / "html" / "zh_CN"
 EN_SITE = ROOT / "_build" / "html"
@@ -165,7 +167,8 @@ def test_each_term_has_one_chinese_form_throughout():
             if hit := variant.search(target):
                 problems.append(f"{name}: {hit.group(0)!r}, not {canonical!r}, in {target[:50]!r}")
         for english, chinese in core.items():
-            kept_as_is = target == source  # e.g. the glossary's English column
+            # e.g. the glossary's English column, or a cited title kept as published
+            kept_as_is = target == source or re.search(rf"\b{english}\b", _prose(target), re.I)
             used = re.search(rf"\b{english}\b", _prose(source), re.I)
             if used and chinese not in target and not kept_as_is:
                 problems.append(f"{name}: {english!r} not translated as {chinese!r} in {target[:50]!r}")
@@ -255,3 +258,70 @@ def test_chinese_search_index_is_split_into_chinese_words():
     _built()
     index = (ZH_SITE / "searchindex.js").read_text(encoding="utf-8")
     assert '"反向传播"' in index, "反向传播 is not a search term: is jieba installed?"
+
+
+# ------------------------------------------------------------------- in Chromium, offline
+
+@pytest.fixture(scope="module")
+def zh(browser, base_url):  # noqa: F811  (the fixtures imported from test_browser)
+    """The Chinese edition in the offline browser of tests/test_browser.py (the site is served from
+    _build/html, so the switch back to English and the shared live book resolve too)."""
+    _built()
+    session = test_browser.OfflineBrowser(browser, viewport=test_browser.DESKTOP)
+    yield session, base_url + "zh_CN/"
+    session.close()
+
+
+def test_chinese_pages_show_typeset_math_offline(zh):
+    session, url = zh
+    for name in ("book/00-preface.html", "book/03-losses.html", "book/appendix-notation.html"):
+        page, visit = session.open(url + name, "zh_CN/" + name)
+        assert visit.probe["mathjax"] in ("typeset", "not needed"), (name, visit.probe["mathjax"])
+        assert not visit.probe["untypeset"] and not visit.probe["math_errors"], (name, visit.probe)
+        assert not visit.problems, "\n".join(visit.problems)
+        page.close()
+
+
+def test_chinese_chapter_7_slider_works(zh):
+    session, url = zh
+    page, visit = session.open(url + test_browser.CHAPTER_7, "zh_CN/" + test_browser.CHAPTER_7)
+    animation = test_browser._chapter_7_animation(page, visit)
+    animation.scroll_into_view_if_needed()
+    test_browser._move_slider_and_check(page, animation)
+    assert not visit.problems, "\n".join(visit.problems)
+    page.close()
+
+
+def test_chinese_glyphs_come_from_the_shipped_font(zh):
+    if not (ZH_SITE / "_static" / "book-cjk.woff2").is_file():
+        pytest.skip("no CJK font subset in the Chinese edition (tools/cjk_font.py, issue 13, makes it)")
+    session, url = zh
+    page, visit = session.open(url + "book/00-preface.html", "zh_CN/book/00-preface.html")
+    loaded = page.evaluate("""async () => {
+      const heading = document.querySelector('main h1');
+      await document.fonts.load('16px "Book CJK"', heading.textContent);
+      return [...document.fonts].filter(f => f.family.includes('Book CJK') && f.status === 'loaded').length;
+    }""")
+    assert loaded, "the Chinese headings are not drawn with the shipped font subset"
+    assert not visit.problems, "\n".join(visit.problems)
+    page.close()
+
+
+def test_chinese_search_finds_the_chapters_on_backpropagation(zh):
+    session, url = zh
+    page, visit = session.open(url + "search.html?q=反向传播", "zh_CN/search")
+    results = page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=15000)
+    links = [results.nth(i).locator("a").first.get_attribute("href") for i in range(results.count())]
+    assert any("00-preface.html" in link for link in links), links
+    assert not visit.problems, "\n".join(visit.problems)
+    page.close()
+
+
+def test_language_switch_leads_to_the_same_page(zh):
+    session, url = zh
+    page, visit = session.open(url + "book/appendix-faq.html", "zh_CN/book/appendix-faq.html")
+    target = page.locator("a.btn-language-switch-button").first.get_attribute("href")
+    page.goto(page.url.rsplit("/", 1)[0] + "/" + target)
+    assert page.url.endswith("/book/appendix-faq.html") and "/zh_CN/" not in page.url
+    page.close()

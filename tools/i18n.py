@@ -134,7 +134,8 @@ def coverage(strict: bool = True) -> int:
     for page, n, done, fuzzy in rows:
         total, done_total, fuzzy_total = total + n, done_total + done, fuzzy_total + fuzzy
         missing = n - done - fuzzy
-        print(f"{page:<{width}}  {n:8d}  {done:10d}  {fuzzy:5d}  {missing:7d}  {100 * done / max(n, 1):7.1f} %")
+        share = 100 * done / max(n, 1)
+        print(f"{page:<{width}}  {n:8d}  {done:10d}  {fuzzy:5d}  {missing:7d}  {share:7.1f} %")
     print(f"{'all pages':<{width}}  {total:8d}  {done_total:10d}  {fuzzy_total:5d}  "
           f"{total - done_total - fuzzy_total:7d}  {100 * done_total / max(total, 1):7.1f} %")
     return 0 if (done_total == total or not strict) else 1
