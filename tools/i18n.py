@@ -48,6 +48,8 @@ ZH_OVERRIDES = {
     "html_title": "从零实现反向传播",
     "nb_code_prompt_show": "显示代码单元格",
     "nb_code_prompt_hide": "隐藏代码单元格",
+    "togglebutton_hint": "点击显示",  # the solutions' and hidden cells' toggles
+    "togglebutton_hint_hide": "点击隐藏",
 }
 
 
