@@ -335,10 +335,23 @@ def glossary() -> None:
 
 # --- The Chinese HTML edition ----------------------------------------------------------------------
 
+def search_dictionary(path: Path = ROOT / "_build" / "jieba-glossary.txt") -> Path:
+    """jieba's user dictionary: every Chinese glossary term, so that the search index keeps
+    反向传播 or 梯度下降 as one word (jieba alone splits them into 反向 / 传播), as readers type them."""
+    words = set()
+    for term in load_glossary():
+        for text in (term["zh"], term["zh_display"]):
+            words.update(w for w in re.split(r"[\s（）()、，/$]+", text) if re.search("[\u4e00-\u9fff]", w))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{w} 100000 n\n" for w in sorted(words)), encoding="utf-8")
+    return path
+
+
 def build() -> int:
     """The Chinese edition into _build/html/zh_CN/, then its notebooks into the download links."""
     written = notebooks()
-    status = _build("html", ZH_HTML, ROOT / "_build" / ".doctrees-zh_CN", ZH_OVERRIDES, strict=True)
+    overrides = {**ZH_OVERRIDES, "html_search_options": {"dict": str(search_dictionary())}}
+    status = _build("html", ZH_HTML, ROOT / "_build" / ".doctrees-zh_CN", overrides, strict=True)
     # The download button serves _sources/<page>.ipynb: the Chinese edition serves the Chinese one.
     for notebook in written:
         target = ZH_HTML / "_sources" / notebook.relative_to(ZH_NOTEBOOKS)
