@@ -22,10 +22,10 @@ DEV_STAMP  := $(VENV)/.dev-installed
 LITE_VENV  := .venv-lite
 LITE_STAMP := $(LITE_VENV)/.installed
 
-.PHONY: book live test check lab execute exercises grade bench lint mutation clean help
+.PHONY: book live test check lab execute exercises grade bench lint mutation clean help i18n
 
 help:
-	@echo "make book       build the HTML book into _build/html, with the live book in _build/html/lite"
+	@echo "make book       build the HTML book into _build/html (Chinese edition: _build/html/zh_CN), with the live book in _build/html/lite"
 	@echo "make live       (re)build only the live book, which runs every notebook in the browser"
 	@echo "make test       build the book, then run every test (package, notebooks, grading, site, browser)"
 	@echo "make check      ruff and the package's unit tests, in about 20 s (no book build)"
@@ -53,6 +53,7 @@ $(DEV_STAMP): $(BOOK_STAMP) requirements-dev.txt
 book: $(BOOK_STAMP)
 	$(BIN)/python tools/fetch_web_assets.py
 	$(BIN)/jupyter-book build . -W --keep-going --all
+	$(BIN)/python tools/i18n.py build  # the Chinese edition, _build/html/zh_CN/, and its notebooks
 	@$(MAKE) --no-print-directory live
 
 $(LITE_STAMP): requirements-lite.txt
@@ -100,6 +101,10 @@ bench: $(DEV_STAMP)
 check: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools grading book
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not grading and not browser"
+
+# After editing a chapter: re-extract the English messages, merge them into locales/zh_CN, show coverage.
+i18n: $(BOOK_STAMP)
+	$(BIN)/python tools/i18n.py update
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools grading book

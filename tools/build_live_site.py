@@ -231,6 +231,11 @@ def stage(core: dict[str, bytes], lock: dict, wanted: dict[str, dict], wheels: d
             target = files / notebook.relative_to(ROOT)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(notebook, target)
+    # The Chinese edition's notebooks (tools/i18n.py, run by `make book` before this), as zh_CN/book/...
+    for notebook in sorted((ROOT / "_build" / "zh_notebooks").glob("book/*.ipynb")):
+        target = files / "zh_CN" / notebook.relative_to(ROOT / "_build" / "zh_notebooks")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(notebook, target)
     (files / "README.md").write_text(READER_NOTE)
 
     shutil.copyfile(ROOT / "tools" / "live_site" / "jupyter-lite.json", STAGING / "jupyter-lite.json")
