@@ -45,7 +45,7 @@ ZH_OVERRIDES = {
     "gettext_uuid": False,
     "gettext_location": True,
     "html_search_language": "zh",  # Sphinx's Chinese search splits words with jieba
-    "html_title": "从零实现反向传播",
+    "html_title": "从零实现反向传播 · Backpropagation from Scratch",  # the English name too: one book
     "nb_code_prompt_show": "显示代码单元格",
     "nb_code_prompt_hide": "隐藏代码单元格",
     "togglebutton_hint": "点击显示",  # the solutions' and hidden cells' toggles
@@ -352,6 +352,10 @@ def build() -> int:
     written = notebooks()
     overrides = {**ZH_OVERRIDES, "html_search_options": {"dict": str(search_dictionary())}}
     status = _build("html", ZH_HTML, ROOT / "_build" / ".doctrees-zh_CN", overrides, strict=True)
+    # The theme's Jinja macro files, copied into every _static/, are not pages: in zh_CN/ they would
+    # pass for pages of the site (the English edition's checks skip only its own _static/).
+    for macros in ZH_HTML.glob("_static/*webpack-macros.html"):
+        macros.unlink()
     # The download button serves _sources/<page>.ipynb: the Chinese edition serves the Chinese one.
     for notebook in written:
         target = ZH_HTML / "_sources" / notebook.relative_to(ZH_NOTEBOOKS)
