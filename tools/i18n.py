@@ -45,7 +45,7 @@ ZH_OVERRIDES = {
     "gettext_uuid": False,
     "gettext_location": True,
     "html_search_language": "zh",  # Sphinx's Chinese search splits words with jieba
-    "html_title": "从零实现反向传播",
+    "html_title": "从零实现反向传播 · Backpropagation from Scratch",  # the English name too: one book
     "nb_code_prompt_show": "显示代码单元格",
     "nb_code_prompt_hide": "隐藏代码单元格",
     "togglebutton_hint": "点击显示",  # the solutions' and hidden cells' toggles
@@ -64,12 +64,36 @@ def _build(builder: str, outdir: Path, doctrees: Path, overrides: dict, *, stric
     return 0 if result == 0 else 1
 
 
-def extract() -> None:
+def extract(out: Path = GETTEXT_OUT) -> None:
     """The English messages, one .pot template per page, in _build/gettext/."""
-    shutil.rmtree(GETTEXT_OUT, ignore_errors=True)
-    if _build("gettext", GETTEXT_OUT, ROOT / "_build" / ".doctrees-gettext",
+    shutil.rmtree(out, ignore_errors=True)
+    if _build("gettext", out, out.parent / f".doctrees-{out.name}",
               {"gettext_compact": False, "gettext_uuid": False}, strict=False):
         sys.exit("i18n: message extraction failed (see the Sphinx log above)")
+    add_alt_texts(out)
+
+
+def alt_texts(notebook: Path) -> list[tuple[int, str]]:
+    """(cell index, alt text) of every figure: MyST-NB reads them from the code cells' metadata."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return [(i, alt) for i, cell in enumerate(cells)
+            if (alt := cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt"))]
+
+
+def add_alt_texts(out: Path) -> None:
+    """Sphinx's gettext builder does not extract an image's alt text; add the figures' alt texts
+    to their page's template, so that the Chinese edition describes its figures in Chinese too
+    (tools/language_switch.py puts the translations into the images)."""
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        template_path = out / notebook.relative_to(ROOT).with_suffix(".pot")
+        found = alt_texts(notebook)
+        if not found or not template_path.exists():
+            continue
+        template = _read_po(template_path)
+        for index, alt in found:
+            template.add(alt, locations=[(f"../../{notebook.relative_to(ROOT).as_posix()}", index)],
+                         auto_comments=["alt text of a figure"])
+        _write_po(template_path, template)
 
 
 def _read_po(path: Path):
@@ -245,6 +269,9 @@ def translate_notebook(source: Path, page: str) -> dict:
     notebook = json.loads(source.read_text(encoding="utf-8"))
     table = translations(page)
     for cell in notebook["cells"]:
+        image = cell.get("metadata", {}).get("mystnb", {}).get("image", {})
+        if image.get("alt") in table:
+            image["alt"] = table[image["alt"]]
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"])
             new = translate_markdown(text, table)
@@ -359,6 +386,10 @@ def build() -> int:
     written = notebooks()
     overrides = {**ZH_OVERRIDES, "html_search_options": {"dict": str(search_dictionary())}}
     status = _build("html", ZH_HTML, ROOT / "_build" / ".doctrees-zh_CN", overrides, strict=True)
+    # The theme's Jinja macro files, copied into every _static/, are not pages: in zh_CN/ they would
+    # pass for pages of the site (the English edition's checks skip only its own _static/).
+    for macros in ZH_HTML.glob("_static/*webpack-macros.html"):
+        macros.unlink()
     # The download button serves _sources/<page>.ipynb: the Chinese edition serves the Chinese one.
     for notebook in written:
         target = ZH_HTML / "_sources" / notebook.relative_to(ZH_NOTEBOOKS)

@@ -57,14 +57,17 @@ def _localise_launch_buttons(buttons: list, pagename: str) -> None:
             button["url"] = f"{head}/blob/{ZH_NOTEBOOK_BRANCH}/{notebook}"
 
 
-def _translate_toc_captions(app, doctree) -> None:
-    """The part captions of the sidebar (Part I — Foundations, ...) come from _toc.yml through
-    sphinx-external-toc, after Sphinx has translated the page; translate them from the root page's
-    catalog, where `tools/i18n.py update` puts them."""
+def _translate_what_sphinx_does_not(app, doctree) -> None:
+    """Two kinds of text that Sphinx's own translation misses, from the page's catalog:
+    - the part captions of the sidebar (Part I — Foundations, ...), which sphinx-external-toc adds
+      from _toc.yml after Sphinx has translated the page;
+    - the figures' alt texts (code-cell metadata, read by MyST-NB), which Sphinx never extracts;
+      tools/i18n.py adds them to the catalogs."""
     if not is_chinese(app):
         return
     from os import path
 
+    from docutils import nodes
     from sphinx import addnodes
     from sphinx.locale import init as init_locale
     from sphinx.util.i18n import docname_to_domain
@@ -72,10 +75,14 @@ def _translate_toc_captions(app, doctree) -> None:
     domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
     dirs = [path.join(app.srcdir, d) for d in app.config.locale_dirs]
     catalog, found = init_locale(dirs, app.config.language, domain, namespace="language_switch")
-    if found:
-        for node in doctree.findall(addnodes.toctree):
-            if node.get("caption"):
-                node["caption"] = catalog.gettext(node["caption"])
+    if not found:
+        return
+    for node in doctree.findall(addnodes.toctree):
+        if node.get("caption"):
+            node["caption"] = catalog.gettext(node["caption"])
+    for node in doctree.findall(nodes.image):
+        if node.get("alt"):
+            node["alt"] = catalog.gettext(node["alt"])
 
 
 def _add_switch(app, pagename, templatename, context, doctree) -> None:
@@ -102,5 +109,5 @@ def _add_switch(app, pagename, templatename, context, doctree) -> None:
 def setup(app) -> dict:
     # After sphinx-book-theme's launch buttons (priority 500) and tools/live_button.py (900).
     app.connect("html-page-context", _add_switch, priority=950)
-    app.connect("doctree-read", _translate_toc_captions)
+    app.connect("doctree-read", _translate_what_sphinx_does_not)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
