@@ -41,7 +41,8 @@ AXE_RUN = """async () => {
     nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5), count: v.nodes.length}));
 }"""
 
-IMAGES = """() => [...document.querySelectorAll('main img, article img')].map(img => ({
+# The chapter's own images (figures, explorers), not the theme's logos and launch-button icons.
+IMAGES = """() => [...document.querySelectorAll('article.bd-article img')].map(img => ({
   src: (img.getAttribute('src') || '').slice(0, 80),
   alt: img.getAttribute('alt'),
   decorative: img.getAttribute('role') === 'presentation' || img.getAttribute('aria-hidden') === 'true',

@@ -6,10 +6,11 @@ Modules, one concept each, in reading order:
   graph       graph_layout and draw_graph for a Value's computational graph
   tensor      Tensor, the same engine on whole arrays (vector-Jacobian products, broadcasting)
   init        weight initialisers and the seeded random-number story
-  layers      Parameter, Layer, Linear, activations, Softmax, Sequential
+  layers      Parameter, Layer, Linear, activations, Softmax, Sequential, Dropout, BatchNorm1d, Residual
   losses      MSELoss, BCELoss, BCEWithLogitsLoss, SoftmaxCrossEntropyLoss
   gradcheck   numerical gradients and check_layer / check_loss
-  optim       SGD (momentum, Nesterov), Adagrad, RMSprop, Adam, AdamW, clip_grad_norm_, schedules
+  optim       SGD (momentum, Nesterov), Adagrad, RMSprop, Adam, AdamW, clip_grad_norm_, schedules, warmup
+  landscape   loss landscapes: Hessians by central differences, flat_gradient, Rosenbrock
   data        XOR, spirals, moons, 1-D regression, scikit-learn's digits, mini-batches
   timing      best_times and best_time: timers that a coarse clock (a browser's) can resolve
   train       train_step, fit, History, accuracy, accuracy_from_outputs, confusion_matrix
@@ -19,7 +20,20 @@ Modules, one concept each, in reading order:
 Importing `backprop` loads only NumPy; `plot` and `widgets` are imported explicitly.
 """
 
-from . import autodiff, data, functional, gradcheck, graph, init, layers, losses, optim, timing, train
+from . import (
+    autodiff,
+    data,
+    functional,
+    gradcheck,
+    graph,
+    init,
+    landscape,
+    layers,
+    losses,
+    optim,
+    timing,
+    train,
+)
 from .autodiff import Value
 from .gradcheck import check_layer, check_loss
 from .layers import (
@@ -46,8 +60,8 @@ from .train import History, TrainingDiverged, fit, train_step
 __version__ = "0.1.0"
 
 __all__ = [
-    "autodiff", "data", "functional", "gradcheck", "graph", "init", "layers", "losses", "optim", "timing",
-    "train",
+    "autodiff", "data", "functional", "gradcheck", "graph", "init", "landscape", "layers", "losses",
+    "optim", "timing", "train",
     "Value", "check_layer", "check_loss",
     "tensor", "Tensor",
     "Parameter", "Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
