@@ -44,8 +44,6 @@ def test_every_page_has_a_catalog():
                            "run `python tools/i18n.py update`")
 
 
-@pytest.mark.xfail(strict=False, reason="the Chinese translation is still being completed (issue 15): remove "
-                   "this mark once `python tools/i18n.py coverage` reports 100 %")
 def test_catalogs_are_fully_translated_with_no_fuzzy_entry():
     missing = {}
     for name, messages in catalogs().items():
