@@ -211,12 +211,14 @@ LAYOUT = """async () => {
 
 
 def site_pages() -> list[str]:
-    """Every HTML page of the book, as paths relative to the site (index.html only redirects)."""
+    """Every HTML page of the book, as paths relative to the site (each edition's index.html only
+    redirects)."""
     pages = []
     for path in sorted(SITE.rglob("*.html")):
         name = path.relative_to(SITE).as_posix()
         # lite/ is the live book, a JupyterLite app with pages of its own: tests/test_live_site.py
-        if not name.startswith(("_static/", "_sources/", "_images/", "lite/")) and name != "index.html":
+        skip = name.startswith(("_static/", "_sources/", "_images/", "lite/", "zh_CN/_static/"))
+        if not skip and name not in ("index.html", "zh_CN/index.html"):
             pages.append(name)
     return pages
 

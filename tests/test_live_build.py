@@ -100,6 +100,7 @@ def test_the_sites_own_package_index_has_the_book_and_its_widgets(site):
     assert {"backprop-book", "ipywidgets", "jupyterlab-widgets", "tqdm", "comm"} <= set(index)
 
 
-def test_the_site_is_at_most_100_mb(site):
+def test_the_site_is_at_most_120_mb(site):
+    # Pyodide and its wheels take ~75 MB; each edition's executed notebooks (English, 中文) ~12 MB
     size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
-    assert size <= 100e6, f"{size / 1e6:.0f} MB"
+    assert size <= 120e6, f"{size / 1e6:.0f} MB"
