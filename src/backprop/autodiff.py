@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 Number = int | float
 
@@ -119,22 +120,8 @@ class Value:
 
     # ------------------------------------------------------------------ the backward pass
     def topological_order(self) -> list[Value]:
-        """Every node this value depends on, each after all of its inputs (iterative DFS, so deep
-        graphs do not hit Python's recursion limit)."""
-        order: list[Value] = []
-        visited: set[int] = set()
-        stack: list[tuple[Value, bool]] = [(self, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((child, False) for child in node._prev if id(child) not in visited)
-        return order
+        """Every node this value depends on, each after all of its inputs."""
+        return topological_order(self)
 
     def backward(self) -> None:
         """Fill `grad` of every node in the graph with d(self)/d(node).
@@ -159,6 +146,25 @@ class Value:
     def __repr__(self) -> str:
         name = f"{self.label}: " if self.label else ""
         return f"Value({name}data={self.data:.4g}, grad={self.grad:.4g})"
+
+
+def topological_order(root: Any) -> list[Any]:
+    """Every node `root` depends on through `_prev`, each after all of its inputs, root last
+    (iterative DFS, so deep graphs do not hit Python's recursion limit). Value and Tensor share it."""
+    order: list[Any] = []
+    visited: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in node._prev if id(child) not in visited)
+    return order
 
 
 def _as_value(x: Value | Number) -> Value:

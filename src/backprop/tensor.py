@@ -16,9 +16,11 @@ gets the gradient summed over the batch, as `Linear.backward` does by hand.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from .autodiff import topological_order
 from .functional import log_softmax
 
 
@@ -254,7 +256,7 @@ class Tensor:
         """The same entries in a new shape, as np.reshape: x.reshape(2, 6) or x.reshape((2, 6)),
         one -1 allowed; (*any) -> shape. The gradient is the output's gradient reshaped back to
         self's shape."""
-        new_shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
+        new_shape: Any = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
         out = Tensor(self.data.reshape(new_shape), (self,), "reshape")
 
         def _backward() -> None:
@@ -304,21 +306,9 @@ class Tensor:
 
     # ------------------------------------------------------------------ the backward pass
     def topological_order(self) -> list[Tensor]:
-        """Every node this tensor depends on, each after all of its inputs (iterative DFS)."""
-        order: list[Tensor] = []
-        visited: set[int] = set()
-        stack: list[tuple[Tensor, bool]] = [(self, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((child, False) for child in node._prev if id(child) not in visited)
-        return order
+        """Every node this tensor depends on, each after all of its inputs (the same walk as
+        Value's: autodiff.topological_order)."""
+        return topological_order(self)
 
     def backward(self, grad: np.ndarray | None = None) -> None:
         """Fill `grad` of every node in the graph with d(self)/d(node), times the seed `grad`.
