@@ -318,14 +318,19 @@ def test_chapter_7_learning_rate_slider_moves_and_changes_the_frame(desktop, bas
     page.close()
 
 
-def test_search_page_finds_chapters(desktop, base_url):
-    page, visit = desktop.open(base_url + "search.html?q=backpropagation", "search")
+def assert_search_finds_the_preface(session, url: str, name: str) -> None:
+    """Open a search page (url ends in search.html?q=...) and require the preface among its hits."""
+    page, visit = session.open(url, name)
     results = page.locator("#search-results ul.search li")
     results.first.wait_for(timeout=15000)
     links = [results.nth(i).locator("a").first.get_attribute("href") for i in range(results.count())]
     assert any("00-preface.html" in link for link in links), links
     assert not visit.problems, "\n".join(visit.problems)
     page.close()
+
+
+def test_search_page_finds_chapters(desktop, base_url):
+    assert_search_finds_the_preface(desktop, base_url + "search.html?q=backpropagation", "search")
 
 
 def test_pages_fit_a_390px_phone_screen(visits):
