@@ -20,6 +20,8 @@ Modules, one concept each, in reading order:
 Importing `backprop` loads only NumPy; `plot` and `widgets` are imported explicitly.
 """
 
+from typing import NoReturn
+
 from . import (
     autodiff,
     data,
@@ -79,7 +81,7 @@ _RENAMED = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> NoReturn:
     if name in _RENAMED:
         raise AttributeError(f"module 'backprop' has no attribute {name!r}; use bp.{_RENAMED[name]}")
     raise AttributeError(f"module 'backprop' has no attribute {name!r}")

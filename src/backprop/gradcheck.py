@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def check_layer(layer: Layer, x: np.ndarray, *, eps: float = 1e-6, rng: RNG = 0,
     else:
         analytic_input = layer.backward(r.copy())
     report = GradCheckReport(repr(layer), threshold=threshold)
-    report.errors["input"] = relative_error(analytic_input, numerical_gradient(f, x, eps))
+    report.errors["input"] = relative_error(cast(np.ndarray, analytic_input), numerical_gradient(f, x, eps))
     for name, p in layer.named_parameters():
         report.errors[name] = relative_error(p.grad, numerical_gradient(f, p.data, eps))
     return report

@@ -7,6 +7,8 @@ The layout is plain Python; `draw_graph` imports matplotlib when called, so impo
 
 from __future__ import annotations
 
+from typing import Any
+
 from .autodiff import Value
 
 
@@ -49,7 +51,7 @@ def graph_layout(root: Value) -> tuple[dict[int, tuple[float, float]], list[tupl
     return positions, edges
 
 
-def draw_graph(root: Value, ax=None):
+def draw_graph(root: Value, ax: Any = None) -> Any:
     """Draw the computational graph that produced `root` with matplotlib (no graphviz needed).
 
     Each box shows a value's label, data and grad; the operation that made it is the small circle

@@ -13,6 +13,7 @@ numeric dtype are converted to it, so a float32 model never silently computes in
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
 
@@ -360,7 +361,7 @@ class Sequential(Layer):
             if i == first and not input_grad:
                 _backward(layer, grad_out, input_grad=False)
                 return None
-            grad_out = _backward(layer, grad_out, input_grad=True)
+            grad_out = cast(np.ndarray, _backward(layer, grad_out, input_grad=True))
         return grad_out
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
