@@ -33,7 +33,7 @@ help:
 	@echo "make mutation   mutmut over the package's core modules against its unit tests (minutes)"
 	@echo "make lab        open JupyterLab in book/"
 	@echo "make execute    re-run every chapter in book/ and save its outputs (NB=path for one)"
-	@echo "make exercises  regenerate exercises/ from solutions/"
+	@echo "make exercises  regenerate exercises/ from solutions/ (and exercises/zh_CN/ from the catalogs)"
 	@echo "make grade SUBMISSIONS=folder   grade a folder of student notebooks"
 	@echo "make bench      benchmarks: a training step against PyTorch (if installed), the live slider, chapter 10, grading, the live book"
 
@@ -85,6 +85,7 @@ execute: $(BOOK_STAMP)
 
 exercises: $(DEV_STAMP)  # SOLUTIONS=omit leaves the worked solutions out (a graded course)
 	EXERCISE_SOLUTIONS=$(or $(SOLUTIONS),include) $(BIN)/python -m grading.build
+	$(BIN)/python tools/exercise_i18n.py build  # the Chinese sets, from locales/zh_CN/LC_MESSAGES/exercises
 
 grade: $(DEV_STAMP)
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=path/to/folder"; exit 2)

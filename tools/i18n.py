@@ -6,7 +6,7 @@ text is a message in a per-page catalog under `locales/zh_CN/LC_MESSAGES/` (for 
 `locales/zh_CN/LC_MESSAGES/book/03-losses.po`), committed with the book. Code cells and their
 outputs are not messages: they are shared by both editions. Commands:
 
-    python tools/i18n.py update      # re-extract the English messages and merge them into the catalogs
+    python tools/i18n.py update      # re-extract the English messages (book, exercise sets) into the catalogs
     python tools/i18n.py coverage    # translated / fuzzy / missing messages, per page (exit 1 if < 100 %)
     python tools/i18n.py glossary    # write book/appendix-glossary.md and its catalog from book/glossary.yml
     python tools/i18n.py notebooks   # Chinese notebooks (code identical) in _build/zh_notebooks/
@@ -15,6 +15,8 @@ outputs are not messages: they are shared by both editions. Commands:
 After an author edits a chapter, `update` marks each changed message *fuzzy* (with the old
 translation kept as a suggestion) and adds each new one untranslated; `coverage` lists them and
 tests/test_i18n.py fails until a translator has brought the catalog back to 100 % with 0 fuzzy.
+The graded exercise sets have catalogs of their own, in `exercises/` beside `book/`: see
+tools/exercise_i18n.py.
 """
 
 from __future__ import annotations
@@ -131,12 +133,15 @@ def update() -> None:
         catalog.project = "Backpropagation from Scratch"
         catalog.fuzzy = False
         _write_po(po_path, catalog)
-    for po_path in sorted(CATALOGS.rglob("*.po")):
+    for po_path in sorted((CATALOGS / "book").rglob("*.po")):
         if po_path.relative_to(CATALOGS) not in seen:
             print(f"i18n: {po_path.relative_to(ROOT)} has no page any more: removed")
             po_path.unlink()
     if GLOSSARY.exists():
         glossary()
+    import exercise_i18n  # the exercise sets' catalogs (locales/zh_CN/LC_MESSAGES/exercises/)
+
+    exercise_i18n.update()
     coverage(strict=False)
 
 

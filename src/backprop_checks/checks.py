@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from .expect import CheckFailed
+from .i18n import LANGUAGES, N_, tr, using
 
 DEFAULT_SECONDS = 30.0
 SETS = Path(__file__).resolve().with_name("sets")
-SETUP_FIRST = ("Run the setup cell at the top of the notebook first (it defines `grader`), "
-               "then this cell again.")
+SETUP_FIRST = N_("Run the setup cell at the top of the notebook first (it defines `grader`), "
+                 "then this cell again.")
 
 
 # --- Time limits --------------------------------------------------------------------------------
@@ -52,7 +53,7 @@ def can_interrupt() -> bool:
 
 
 @contextmanager
-def time_limit(seconds: float, what: str = "this code") -> Iterator[None]:
+def time_limit(seconds: float, what: str = "") -> Iterator[None]:
     """Raise TimeLimitExceeded inside the running code after `seconds`, and every `seconds` after
     that, until the block ends.
 
@@ -65,8 +66,9 @@ def time_limit(seconds: float, what: str = "this code") -> Iterator[None]:
         return
 
     def stop(signum: int, frame: Any) -> None:
-        raise TimeLimitExceeded(f"{what} ran for more than {seconds:g} s and was stopped. Does a loop "
-                                f"never end, or does it run far more steps than it needs?")
+        raise TimeLimitExceeded(tr("{what} ran for more than {seconds} s and was stopped. Does a loop never "
+                                   "end, or does it run far more steps than it needs?",
+                                   what=what or tr("this code"), seconds=f"{seconds:g}"))
 
     try:
         previous = signal.signal(signal.SIGALRM, stop)
@@ -133,14 +135,14 @@ def run_case(case: TestCase, variables: dict[str, Any], seconds: float) -> tuple
     """Run one test case on the reader's variables (missing ones are None); (passed, message)."""
     arguments = {name: variables.get(name) for name in inspect.signature(case.function).parameters}
     try:
-        with time_limit(seconds, f"The test case '{case.description}'"):
+        with time_limit(seconds, tr("The test case '{description}'", description=case.description)):
             case.function(**arguments)
     except (CheckFailed, AssertionError) as error:
-        return False, str(error) or "the answer is not right yet."
+        return False, str(error) or tr("the answer is not right yet.")
     except TimeLimitExceeded as error:
         return False, str(error)
     except Exception as error:  # the reader's code raised: say what, never stop the notebook
-        return False, f"your code raised {type(error).__name__}: {error}"
+        return False, tr("your code raised {kind}: {error}", kind=type(error).__name__, error=error)
     return True, ""
 
 
@@ -177,27 +179,32 @@ class CheckReport:
     score: float = 0.0
     possible: float = 0.0
     problem: str = ""
+    language: str = "en"
 
     @property
     def passed(self) -> bool:
         return not self.problem and all(case.passed for case in self.cases)
 
+    def _tr(self, template: str, **fields: object) -> str:
+        return tr(template, self.language, **fields)
+
     def headline(self) -> str:
         if self.problem:
-            return f"{self.question}: could not be checked"
+            return self._tr("{question}: could not be checked", question=self.question)
         passed = sum(case.passed for case in self.cases)
-        return f"{self.question}: {passed} of {len(self.cases)} test cases passed"
+        return self._tr(CASES_PASSED_OF, question=self.question, passed=passed, cases=len(self.cases))
 
     def __repr__(self) -> str:
         lines = [self.headline()]
         if self.problem:
             lines.append(f"  {self.problem}")
         for case in self.cases:
-            lines.append(f"  {'✔ passed' if case.passed else '✘ FAILED'}: {case.description}")
+            mark = self._tr("✔ passed") if case.passed else self._tr("✘ FAILED")
+            lines.append(f"  {mark}: {case.description}")
             if case.detail:
                 lines.append(f"      {case.detail}")
         if not self.passed and not self.problem:
-            lines.append("  Stuck? Open the hint under the question.")
+            lines.append("  " + self._tr("Stuck? Open the hint under the question."))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -208,8 +215,8 @@ class CheckReport:
             parts.append(f"<p style='margin:0.2em 0'>{_html(self.problem)}</p>")
         parts.append("<ul style='margin:0.2em 0; list-style:none; padding-left:0.5em'>")
         for case in self.cases:
-            mark = ("<span style='color:#1b7f3b'>✔ passed</span>" if case.passed
-                    else "<span style='color:#b3261e'>✘ failed</span>")
+            mark = (f"<span style='color:#1b7f3b'>{self._tr('✔ passed')}</span>" if case.passed
+                    else f"<span style='color:#b3261e'>{self._tr('✘ failed')}</span>")
             parts.append(f"<li>{mark}: {_html(case.description)}")
             if case.detail:
                 parts.append(f"<br><span style='margin-left:1.6em; display:inline-block; "
@@ -217,8 +224,13 @@ class CheckReport:
             parts.append("</li>")
         parts.append("</ul>")
         if not self.passed and not self.problem:
-            parts.append("<p style='margin:0.2em 0'>Stuck? Open the <em>Hint</em> under the question.</p>")
+            stuck = self._tr("Stuck? Open the <em>Hint</em> under the question.")
+            parts.append(f"<p style='margin:0.2em 0'>{stuck}</p>")
         return "".join(parts) + "</div>"
+
+
+CASES_PASSED = N_("{passed} of {cases} test cases passed")
+CASES_PASSED_OF = N_("{question}: {passed} of {cases} test cases passed")
 
 
 def _html(text: str) -> str:
@@ -231,6 +243,7 @@ class ScoreReport:
     """Points on the tests a reader can see, per question; hidden tests are added at grading."""
 
     reports: list[CheckReport]
+    language: str = "en"
 
     @property
     def score(self) -> float:
@@ -248,23 +261,29 @@ class ScoreReport:
             else:
                 passed = sum(case.passed for case in report.cases)
                 rows.append((report.question, f"{report.score:g} / {report.possible:g}",
-                             f"{passed} of {len(report.cases)} test cases passed"))
+                             tr(CASES_PASSED, self.language, passed=passed, cases=len(report.cases))))
         return rows
 
-    NOTE = ("Points here come from the tests you can see. When your work is graded, hidden tests "
-            "(other inputs, edge cases) share each question's points with them.")
+    NOTE = N_("Points here come from the tests you can see. When your work is graded, hidden tests "
+              "(other inputs, edge cases) share each question's points with them.")
+
+    def _headline(self) -> str:
+        return tr("Score so far: {score} / {possible} points", self.language, score=f"{self.score:g}",
+                  possible=f"{self.possible:g}")
 
     def __repr__(self) -> str:
-        lines = [f"Score so far: {self.score:g} / {self.possible:g} points"]
+        lines = [self._headline()]
         lines += [f"  {question:<4} {points:>9}   {text}" for question, points, text in self._rows()]
-        return "\n".join(lines + [self.NOTE])
+        return "\n".join([*lines, tr(self.NOTE, self.language)])
 
     def _repr_html_(self) -> str:
         body = "".join(f"<tr><td>{html.escape(q)}</td><td style='text-align:right'>{html.escape(p)}</td>"
                        f"<td style='text-align:left'>{html.escape(t)}</td></tr>" for q, p, t in self._rows())
-        return (f"<div><p><strong>Score so far: {self.score:g} / {self.possible:g} points</strong></p>"
-                f"<table><tr><th>question</th><th>points</th><th>test cases</th></tr>{body}</table>"
-                f"<p>{html.escape(self.NOTE)}</p></div>")
+        head = "".join(f"<th>{html.escape(tr(h, self.language))}</th>"
+                       for h in (N_("question"), N_("points"), N_("test cases")))
+        return (f"<div><p><strong>{html.escape(self._headline())}</strong></p>"
+                f"<table><tr>{head}</tr>{body}</table>"
+                f"<p>{html.escape(tr(self.NOTE, self.language))}</p></div>")
 
 
 # --- The grader of an exercise notebook ---------------------------------------------------------
@@ -274,8 +293,19 @@ def load_set(name: str) -> dict:
     path = SETS / f"{name}.json"
     if not re.fullmatch(r"[a-z0-9-]+", name or "") or not path.is_file():
         known = ", ".join(sorted(p.stem for p in SETS.glob("*.json")))
-        raise LookupError(f"There is no exercise set {name!r}; the known sets are: {known}.")
+        raise LookupError(tr("There is no exercise set {name!r}; the known sets are: {known}.", name=name,
+                             known=known))
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_translated_tests(name: str, language: str) -> dict[str, str]:
+    """Question -> its public tests with their messages in `language` ({} for English or when the
+    set has no translation): the same tests as `load_set(name)`'s, only their strings translated."""
+    path = SETS / language / f"{name}.json"
+    if language == "en" or not path.is_file():
+        return {}
+    questions = json.loads(path.read_text(encoding="utf-8"))["questions"]
+    return {question: data["tests"] for question, data in questions.items()}
 
 
 @dataclass
@@ -285,13 +315,17 @@ class Solution:
     question: str
     code: str
     note: str = ""
+    language: str = "en"
+
+    def _title(self) -> str:
+        return tr("Worked solution of {question}", self.language, question=self.question)
 
     def __repr__(self) -> str:
-        return "\n".join(filter(None, [f"Worked solution of {self.question}:", self.note, "", self.code]))
+        return "\n".join(filter(None, [f"{self._title()}:", self.note, "", self.code]))
 
     def _repr_html_(self) -> str:
         note = f"<p>{_html(self.note)}</p>" if self.note else ""
-        return (f"<div><p><strong>Worked solution of {html.escape(self.question)}</strong></p>{note}"
+        return (f"<div><p><strong>{html.escape(self._title())}</strong></p>{note}"
                 f"<pre><code>{html.escape(self.code)}</code></pre></div>")
 
 
@@ -299,17 +333,25 @@ class Checks:
     """The `grader` of an exercise notebook: checks with a time limit per test case, results in plain
     words, a running score, and worked solutions after a first try.
 
-    name: the exercise set ("ch03-losses"); seconds: the time limit of one test case. A second
+    name: the exercise set ("ch03-losses"); seconds: the time limit of one test case; language: "en",
+    or "zh_CN" in the Chinese notebooks (the same tests, their messages in Chinese). A second
     positional argument (`otter.Notebook`, from the first edition of the notebooks) is accepted and
     ignored. Never raises: if the set is unknown, every check says why and what to do.
     """
 
-    def __init__(self, name: str, _otter_notebook: Any = None, *, seconds: float = DEFAULT_SECONDS) -> None:
+    def __init__(self, name: str, _otter_notebook: Any = None, *, seconds: float = DEFAULT_SECONDS,
+                 language: str = "en") -> None:
         self.name, self.seconds = name, seconds
+        self.language = language if language in LANGUAGES else "en"
         self.problem = ""
         self.checked: set[str] = set()
+        self.translated_tests: dict[str, str] = {}
         try:
+            if language not in LANGUAGES:
+                raise LookupError(f"There is no language {language!r} for the checks; the languages are: "
+                                  f"{', '.join(LANGUAGES)}.")
             self.data = load_set(name)
+            self.translated_tests = load_translated_tests(name, self.language)
         except (LookupError, OSError, ValueError) as error:
             self.data = {"questions": {}}
             self.problem = str(error)
@@ -320,7 +362,8 @@ class Checks:
         return list(self.data["questions"])
 
     def _tests(self, question: str) -> TestFile:
-        return load_test_file(self.data["questions"][question]["tests"], question)
+        source = self.translated_tests.get(question) or self.data["questions"][question]["tests"]
+        return load_test_file(source, question)
 
     def check(self, question: str, global_env: dict[str, Any] | None = None) -> CheckReport:
         """Run the public tests of `question` against the caller's variables (or `global_env`)."""
@@ -328,17 +371,27 @@ class Checks:
         return self._check(question, environment)
 
     def _check(self, question: str, environment: dict[str, Any]) -> CheckReport:
+        with using(self.language):
+            return self._check_in_language(question, environment)
+
+    def _no_question(self, question: str) -> str:
+        return tr("{name} has no question {question!r}; its questions are {questions}.", self.language,
+                  name=self.name, question=question, questions=", ".join(self.questions()))
+
+    def _check_in_language(self, question: str, environment: dict[str, Any]) -> CheckReport:
         if self.problem:
-            return CheckReport(question, problem=self.problem)
+            return CheckReport(question, problem=self.problem, language=self.language)
         if question not in self.data["questions"]:
-            return CheckReport(question, problem=f"{self.name} has no question {question!r}; its "
-                                                 f"questions are {', '.join(self.questions())}.")
+            return CheckReport(question, problem=self._no_question(question), language=self.language)
         self.checked.add(question)
         try:
             result = run_test_file(self._tests(question), environment, self.seconds)
         except Exception as error:  # a check must report, never stop the notebook
-            return CheckReport(question, problem=f"The tests could not run: {type(error).__name__}: {error}")
-        report = CheckReport(question, score=result["score"], possible=result["possible"])
+            return CheckReport(question, problem=tr("The tests could not run: {kind}: {error}",
+                                                    kind=type(error).__name__, error=error),
+                               language=self.language)
+        report = CheckReport(question, score=result["score"], possible=result["possible"],
+                             language=self.language)
         for case in result["cases"]:
             report.cases.append(CaseResult(case["passed"], case["description"], case["message"]))
         return report
@@ -346,17 +399,18 @@ class Checks:
     def score(self, global_env: dict[str, Any] | None = None) -> ScoreReport:
         """Run every question's check (as it stands now) and add up the points."""
         environment = sys._getframe(1).f_globals if global_env is None else global_env
-        return ScoreReport([self._check(question, environment) for question in self.questions()])
+        return ScoreReport([self._check(question, environment) for question in self.questions()],
+                           self.language)
 
     def solution(self, question: str) -> Solution | str:
         """A worked solution of `question`, once its check has run at least once (try first!)."""
         if question not in self.data["questions"]:
-            return (f"{self.name} has no question {question!r}; its questions are "
-                    f"{', '.join(self.questions())}.")
+            return self._no_question(question)
         code = self.data["questions"][question].get("solution")
         if code is None:
-            return "The solutions are not included in this course's copy of the exercises."
+            return tr("The solutions are not included in this course's copy of the exercises.", self.language)
         if question not in self.checked:
-            return (f"Try {question} first: write your answer and run its check "
-                    f"(grader.check({question!r})); then the worked solution is yours.")
-        return Solution(question, code)
+            return tr("Try {question} first: write your answer and run its check (grader.check({quoted})); "
+                      "then the worked solution is yours.", self.language, question=question,
+                      quoted=repr(question))
+        return Solution(question, code, language=self.language)

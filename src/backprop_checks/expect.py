@@ -9,6 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from .i18n import N_, tr
+
+RETURNED_NONE = N_("{what} returned None: replace the `...` with your code and `return` the result.")
+EXPECTED_GOT = N_("{what}: expected {expected}, got {got}.")
+
 # --- Messages in plain words -------------------------------------------------------------------
 
 class CheckFailed(AssertionError):
@@ -27,8 +32,8 @@ def _show(value: Any) -> str:
         if array.size <= 12:
             text = np.array2string(array, separator=", ", formatter={"float_kind": lambda v: f"{v:.4g}"})
             return " ".join(text.split())
-        return f"an array of shape {array.shape}"
-    return repr(value) if len(repr(value)) <= 80 else f"a {type(value).__name__}"
+        return tr("an array of shape {shape}", shape=array.shape)
+    return repr(value) if len(repr(value)) <= 80 else tr("a {type}", type=type(value).__name__)
 
 
 def expect(condition: bool, message: str) -> None:
@@ -40,25 +45,27 @@ def expect(condition: bool, message: str) -> None:
 def expect_function(function: Any, name: str) -> None:
     """Fail unless `function` (the reader's `name`) is defined and callable."""
     if function is None:
-        raise CheckFailed(f"`{name}` is not defined yet: run the cell where you wrote it, then run this "
-                          f"check again.")
+        raise CheckFailed(tr("`{name}` is not defined yet: run the cell where you wrote it, then run this "
+                             "check again.", name=name))
     if not callable(function):
-        raise CheckFailed(f"`{name}` should be a function, but it is {_show(function)}.")
+        raise CheckFailed(tr("`{name}` should be a function, but it is {got}.", name=name,
+                             got=_show(function)))
 
 
 def as_array(got: Any, what: str) -> np.ndarray:
     """The reader's answer `got` as a float64 array, or a CheckFailed that says why it is not one
     (None, a leftover `...`, or something that is not numbers). `what` names it in the message."""
     if got is None:
-        raise CheckFailed(f"{what} returned None: replace the `...` with your code and `return` the result.")
+        raise CheckFailed(tr(RETURNED_NONE, what=what))
     if got is Ellipsis:
-        raise CheckFailed(f"{what} is still `...`: replace it with your answer.")
+        raise CheckFailed(tr("{what} is still `...`: replace it with your answer.", what=what))
     if isinstance(got, (list, tuple)) and any(item is None for item in got):
-        raise CheckFailed(f"{what} returned None: replace the `...` with your code and `return` the result.")
+        raise CheckFailed(tr(RETURNED_NONE, what=what))
     try:
         return np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
-        raise CheckFailed(f"{what} should be a number or an array of numbers, got {_show(got)}.") from None
+        raise CheckFailed(tr("{what} should be a number or an array of numbers, got {got}.", what=what,
+                             got=_show(got))) from None
 
 
 def expect_tuple(got: Any, length: int, what: str) -> tuple:
@@ -67,10 +74,12 @@ def expect_tuple(got: Any, length: int, what: str) -> tuple:
     For functions that return several results, e.g. `(grad_X, grad_W, grad_b)`.
     """
     if got is None or got is Ellipsis:
-        raise CheckFailed(f"{what} returned {'None' if got is None else '...'}: replace the `...` with "
-                          f"your code and `return` a tuple of {length} values.")
+        raise CheckFailed(tr("{what} returned {got}: replace the `...` with your code and `return` a tuple "
+                             "of {length} values.", what=what, got="None" if got is None else "...",
+                             length=length))
     if not isinstance(got, (tuple, list)) or len(got) != length:
-        raise CheckFailed(f"{what} should return a tuple of {length} values, got {_show(got)}.")
+        raise CheckFailed(tr("{what} should return a tuple of {length} values, got {got}.", what=what,
+                             length=length, got=_show(got)))
     return tuple(got)
 
 
@@ -81,13 +90,14 @@ def expect_close(got: Any, expected: float, what: str, *, rtol: float = 1e-6, at
     """
     value = as_array(got, what)
     if value.size != 1:
-        raise CheckFailed(f"{what} should be a single number, got an array of shape {value.shape}.")
+        raise CheckFailed(tr("{what} should be a single number, got an array of shape {shape}.", what=what,
+                             shape=value.shape))
     value = float(value.reshape(()))
     if not np.isfinite(value):
-        raise CheckFailed(f"{what}: expected {_show(expected)}, got {value}. Look for an overflow or a "
-                          f"division by zero.")
+        raise CheckFailed(tr("{what}: expected {expected}, got {got}. Look for an overflow or a division by "
+                             "zero.", what=what, expected=_show(expected), got=value))
     if not np.isclose(value, expected, rtol=rtol, atol=atol):
-        raise CheckFailed(f"{what}: expected {_show(expected)}, got {_show(value)}.")
+        raise CheckFailed(tr(EXPECTED_GOT, what=what, expected=_show(expected), got=_show(value)))
 
 
 def expect_array(got: Any, expected: Any, what: str, *, rtol: float = 1e-6, atol: float = 1e-9) -> None:
@@ -99,20 +109,23 @@ def expect_array(got: Any, expected: Any, what: str, *, rtol: float = 1e-6, atol
     value = as_array(got, what)
     expected = np.asarray(expected, dtype=np.float64)
     if value.shape != expected.shape:
-        raise CheckFailed(f"{what}: expected shape {expected.shape}, got shape {value.shape}.")
+        raise CheckFailed(tr("{what}: expected shape {expected}, got shape {got}.", what=what,
+                             expected=expected.shape, got=value.shape))
     bad = ~np.isfinite(value)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise CheckFailed(f"{what}: entry {index} is {value[index]}; expected {_show(expected[index])}. "
-                          f"Look for an overflow or a division by zero.")
+        raise CheckFailed(tr("{what}: entry {index} is {got}; expected {expected}. Look for an overflow or a "
+                             "division by zero.", what=what, index=index, got=value[index],
+                             expected=_show(expected[index])))
     close = np.isclose(value, expected, rtol=rtol, atol=atol)
     if not close.all():
         if expected.size <= 12:
-            raise CheckFailed(f"{what}: expected {_show(expected)}, got {_show(value)}.")
+            raise CheckFailed(tr(EXPECTED_GOT, what=what, expected=_show(expected), got=_show(value)))
         index = np.unravel_index(np.argmax(np.abs(value - expected)), expected.shape)
         index = tuple(int(i) for i in index)
-        raise CheckFailed(f"{what}: {int((~close).sum())} of {expected.size} entries are wrong; at "
-                          f"{index} expected {_show(expected[index])}, got {_show(value[index])}.")
+        raise CheckFailed(tr("{what}: {wrong} of {size} entries are wrong; at {index} expected {expected}, "
+                             "got {got}.", what=what, wrong=int((~close).sum()), size=expected.size,
+                             index=index, expected=_show(expected[index]), got=_show(value[index])))
 
 
 def matches(got: Any, wrong: Any, *, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
