@@ -85,13 +85,22 @@ def test_every_question_lists_its_mistakes(name):
 
 @pytest.mark.parametrize(("name", "question", "mistake"), list(planted_cases()))
 def test_a_planted_mistake_fails_the_public_check_with_its_message(name, question, mistake):
-    grader = Checks(name, seconds=20)
-    assert grader.check(question, global_env=solved_namespace(name)).passed, "the solution must pass"
+    """...and the Chinese notebook's check (the same tests, their strings translated) fails the same
+    test cases, saying so in Chinese."""
+    grader, chinese = Checks(name, seconds=20), Checks(name, seconds=20, language="zh_CN")
+    solved = solved_namespace(name)
+    assert grader.check(question, global_env=solved).passed, "the solution must pass"
+    assert chinese.check(question, global_env=solved).passed, "the solution must pass in Chinese too"
+    planted = solved_namespace(name, question, mistake["replace"])
     with np.errstate(all="ignore"):  # a planted mistake may overflow (a diverging training)
-        report = grader.check(question, global_env=solved_namespace(name, question, mistake["replace"]))
+        report = grader.check(question, global_env=planted)
+        report_zh = chinese.check(question, global_env=solved_namespace(name, question, mistake["replace"]))
     details = [case.detail for case in report.cases if not case.passed]
     assert details, f"{name} {question}: planting '{mistake['mistake']}' still passes every public case"
     assert any(mistake["message"] in detail for detail in details), (mistake["message"], details)
+    assert [case.passed for case in report_zh.cases] == [case.passed for case in report.cases]
+    failed_zh = [case.detail for case in report_zh.cases if not case.passed]
+    assert all(re.search("[\u4e00-\u9fff]", detail) for detail in failed_zh), failed_zh
 
 
 @pytest.mark.parametrize("name", SETS)

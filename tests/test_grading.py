@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ from grading.build import build
 from grading.grade import grade_folder
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY / "tools"))
+import exercise_i18n  # noqa: E402
 
 BROKEN_RUN = f"test-broken-{os.getpid()}"
 LOOP_TIME_LIMIT = 10.0  # seconds: the only submission that runs in that call loops forever
@@ -101,6 +104,12 @@ def graded(built, tmp_path_factory) -> dict:
     for name in EXERCISE_SETS:
         shutil.copy(solved / f"{name}.ipynb", folder / f"solution-{name}.ipynb")
         shutil.copy(built / "exercises" / f"{name}.ipynb", folder / f"{name}.ipynb")
+    for name in EXERCISE_SETS:  # the Chinese notebooks: the same grading, whichever language
+        answers = json.loads((solved / f"{name}.ipynb").read_text("utf-8"))
+        translated = exercise_i18n.translate_notebook(name, exercise_i18n.table(name),
+                                                      exercise_i18n.checks_table(), answers)
+        (folder / f"zh-solution-{name}.ipynb").write_text(json.dumps(translated, ensure_ascii=False), "utf-8")
+        shutil.copy(REPOSITORY / "exercises" / "zh_CN" / f"{name}.ipynb", folder / f"zh-{name}.ipynb")
     shutil.copy(solved / "ch04-activations.ipynb", folder / "my homework (1).ipynb")
     shutil.copy(solved / "ch04-activations.ipynb", folder / "ch05-backprop-alice.ipynb")
     edited(solved / "ch02-chain-rule.ipynb", folder / "ch02-chain-rule-bob.ipynb", drop_metadata)
@@ -136,6 +145,15 @@ def test_every_blank_exercise_scores_zero(graded):
         assert row["error"] == "" and float(row["possible"]) == 10
         assert float(row["total"]) == 0, f"the blank {name} earns {row['total']} points"
         assert set(points(row, name).values()) == {0.0}
+
+
+def test_chinese_notebooks_are_graded_exactly_as_the_english_ones(graded):
+    for name in EXERCISE_SETS:
+        solution, blank = graded["csv"][f"zh-solution-{name}.ipynb"], graded["csv"][f"zh-{name}.ipynb"]
+        assert solution["exercise_set"] == blank["exercise_set"] == name
+        assert solution["error"] == blank["error"] == "", (solution, blank)
+        assert points(solution, name) == points(graded["csv"][f"solution-{name}.ipynb"], name)
+        assert float(solution["total"]) == 10 and float(blank["total"]) == 0
 
 
 def test_one_wrong_answer_loses_exactly_that_questions_points(graded):

@@ -193,14 +193,14 @@ def masked(source: str) -> str:
 # --- The checks' own sentences -------------------------------------------------------------------
 
 def checks_messages() -> list[tuple[str, str]]:
-    """(message, where) of every tr("…")/N_("…") in backprop_checks."""
+    """(message, where) of every tr("…"), N_("…") and self._tr("…") in backprop_checks."""
     found = []
     for path in CHECKS_SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("tr", "N_")
-                    and node.args and isinstance(node.args[0], ast.Constant)
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None) if isinstance(
+                node, ast.Call) else None
+            if (name in ("tr", "N_", "_tr") and node.args and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)):
                 found.append((node.args[0].value, f"src/backprop_checks/{path.name}:{node.lineno}"))
     return found
@@ -254,7 +254,9 @@ def update() -> None:
         path = CATALOGS / f"{name}.po"
         if path.exists():
             catalog = i18n._read_po(path)
+            created = catalog.creation_date  # a header that changes on every run would only conflict
             catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
+            catalog.creation_date = created
             catalog.obsolete.clear()
         else:
             catalog = copy.deepcopy(template)
@@ -285,8 +287,13 @@ def setup_first() -> str:
     return SETUP_FIRST
 
 
-def translate_notebook(name: str, messages: dict[str, str], checks: dict[str, str]) -> dict:
-    notebook = json.loads((EXERCISES / f"{name}.ipynb").read_text(encoding="utf-8"))
+def translate_notebook(name: str, messages: dict[str, str], checks: dict[str, str],
+                       notebook: dict | None = None) -> dict:
+    """The Chinese twin of a student notebook of set `name` (by default the committed blank one;
+    also a learner's or the solved one): markdown translated, the setup cell's `Checks` in Chinese."""
+    if notebook is None:
+        notebook = json.loads((EXERCISES / f"{name}.ipynb").read_text(encoding="utf-8"))
+    notebook = copy.deepcopy(notebook)
     english_setup_first = setup_first()
     chinese_setup_first = checks.get(english_setup_first, english_setup_first)
     constructor = re.compile(rf'Checks\("{re.escape(name)}"(.*?)\)')
