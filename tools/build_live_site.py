@@ -236,6 +236,11 @@ def stage(core: dict[str, bytes], lock: dict, wanted: dict[str, dict], wheels: d
         target = files / "zh_CN" / notebook.relative_to(ROOT / "_build" / "zh_notebooks")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(notebook, target)
+    # ... and its exercise sets (committed in exercises/zh_CN/, tools/exercise_i18n.py) as zh_CN/exercises/
+    for notebook in sorted((ROOT / "exercises" / "zh_CN").glob("*.ipynb")):
+        target = files / "zh_CN" / "exercises" / notebook.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(notebook, target)
     (files / "README.md").write_text(READER_NOTE)
 
     shutil.copyfile(ROOT / "tools" / "live_site" / "jupyter-lite.json", STAGING / "jupyter-lite.json")

@@ -13,10 +13,14 @@ In the Chinese edition the launch buttons open Chinese notebooks, generated from
 - *Colab* opens the notebook on the branch ZH_NOTEBOOK_BRANCH, where publishing the book pushes the
   generated notebooks (Colab opens only files that are on GitHub);
 - the download button serves the Chinese notebook (tools/i18n.py copies it into `_sources/`).
+
+The exercise-set links in the text (download and live book) open the Chinese exercise notebooks,
+`exercises/zh_CN/` (tools/exercise_i18n.py).
 """
 
 from __future__ import annotations
 
+import posixpath
 from posixpath import relpath
 
 ZH = "zh_CN"
@@ -85,12 +89,33 @@ def _translate_what_sphinx_does_not(app, doctree) -> None:
             node["alt"] = catalog.gettext(node["alt"])
 
 
+def _chinese_exercise_downloads(app, doctree) -> None:
+    """In the Chinese edition a download link to an exercise set serves its Chinese notebook,
+    `exercises/zh_CN/NAME.ipynb` (tools/exercise_i18n.py). Runs before Sphinx collects the files."""
+    if not is_chinese(app):
+        return
+    from os import path
+
+    from sphinx import addnodes
+
+    for node in doctree.findall(addnodes.download_reference):
+        target = node.get("reftarget", "")
+        head, name = posixpath.split(target)
+        if posixpath.basename(head) == "exercises" and name.endswith(".ipynb"):
+            chinese = posixpath.join(head, ZH, name)
+            here = path.dirname(app.env.doc2path(app.env.docname))
+            if path.exists(path.join(here, *chinese.split("/"))):
+                node["reftarget"] = chinese
+
+
 def _add_switch(app, pagename, templatename, context, doctree) -> None:
     chinese = is_chinese(app)
     if chinese and "body" in context:
         # Links into the live book written in the text (the exercise-set links) are one folder
-        # deeper in the Chinese edition, which sits in zh_CN/ beside it.
-        context["body"] = context["body"].replace('href="../lite/', 'href="../../lite/')
+        # deeper in the Chinese edition, which sits in zh_CN/ beside it, and open the Chinese sets,
+        # which tools/build_live_site.py puts in zh_CN/exercises/.
+        context["body"] = (context["body"].replace('href="../lite/', 'href="../../lite/')
+                           .replace("?path=exercises/", f"?path={ZH}/exercises/"))
     buttons = context.get("header_buttons")
     if buttons is None:
         return
@@ -110,4 +135,5 @@ def setup(app) -> dict:
     # After sphinx-book-theme's launch buttons (priority 500) and tools/live_button.py (900).
     app.connect("html-page-context", _add_switch, priority=950)
     app.connect("doctree-read", _translate_what_sphinx_does_not)
+    app.connect("doctree-read", _chinese_exercise_downloads, priority=100)  # before Sphinx's (500)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
