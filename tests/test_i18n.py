@@ -263,6 +263,47 @@ def test_chinese_launch_buttons_open_chinese_notebooks():
     assert download.read_bytes() == (i18n.ZH_NOTEBOOKS / "book" / download.name).read_bytes()
 
 
+def test_chinese_exercise_links_open_the_chinese_exercise_sets():
+    _built()
+    html = (ZH_SITE / "book" / "exercise-sets.html").read_text(encoding="utf-8")
+    live = re.findall(r'href="([^"]*lite/notebooks/index.html\?path=[^"]+)"', html)
+    assert live and all("path=zh_CN/exercises/" in link for link in live), live
+    downloads = re.findall(r'href="(\.\./_downloads/[^"]+\.ipynb)"', html)
+    assert len(downloads) == len(list((ROOT / "exercises").glob("*.ipynb")))
+    for link in downloads:
+        served = (ZH_SITE / "book" / link).resolve()
+        assert served.read_bytes() == (ROOT / "exercises" / "zh_CN" / served.name).read_bytes(), link
+    chapter = (ZH_SITE / "book" / "03-losses.html").read_text(encoding="utf-8")
+    assert "path=zh_CN/exercises/ch03-losses.ipynb" in chapter
+
+
+def test_colab_branch_holds_the_chinese_notebooks_the_buttons_open(tmp_path):
+    """`tools/i18n.py colab-branch` commits the Chinese notebooks onto zh_CN-notebooks (HEAD's tree,
+    book/*.ipynb in Chinese), without touching the work tree; the Colab buttons open that branch."""
+    import json
+    import subprocess
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
+    generated = tmp_path / "generated"
+    i18n.notebooks(generated)
+    commit = i18n.notebook_branch(repo=clone, generated=generated)
+    assert i18n.notebook_branch(repo=clone, generated=generated) == commit, "no change, no new commit"
+    assert i18n._git(clone, "status", "--porcelain") == "", "the work tree is not touched"
+    assert i18n._git(clone, "branch", "--show-current") != i18n.NOTEBOOK_BRANCH
+    files = set(i18n._git(clone, "ls-tree", "-r", "--name-only", i18n.NOTEBOOK_BRANCH).splitlines())
+    assert files == set(i18n._git(clone, "ls-tree", "-r", "--name-only", "HEAD").splitlines())
+    for english in sorted((clone / "book").glob("*.ipynb")):
+        shown = i18n._git(clone, "show", f"{i18n.NOTEBOOK_BRANCH}:book/{english.name}")
+        assert json.loads(shown) == json.loads((generated / "book" / english.name).read_bytes())
+    if (ZH_SITE / "book" / "03-losses.html").is_file():
+        html = (ZH_SITE / "book" / "03-losses.html").read_text(encoding="utf-8")
+        colab = re.search(r'href="https://colab.research.google.com/github/[^"]+/blob/([^/"]+)/([^"]+)"',
+                          html)
+        assert colab and colab.groups() == (i18n.NOTEBOOK_BRANCH, "book/03-losses.ipynb"), colab
+        assert colab.group(2) in files
+
+
 def test_chinese_search_index_is_split_into_chinese_words():
     _built()
     import json

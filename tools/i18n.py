@@ -11,6 +11,7 @@ outputs are not messages: they are shared by both editions. Commands:
     python tools/i18n.py glossary    # write book/appendix-glossary.md and its catalog from book/glossary.yml
     python tools/i18n.py notebooks   # Chinese notebooks (code identical) in _build/zh_notebooks/
     python tools/i18n.py build       # the Chinese HTML edition in _build/html/zh_CN/ (run by `make book`)
+    python tools/i18n.py colab-branch  # commit the Chinese notebooks onto the branch zh_CN-notebooks
 
 After an author edits a chapter, `update` marks each changed message *fuzzy* (with the old
 translation kept as a suggestion) and adds each new one untranslated; `coverage` lists them and
@@ -297,6 +298,53 @@ def notebooks(into: Path = ZH_NOTEBOOKS) -> list[Path]:
     return written
 
 
+# --- Colab: the Chinese notebooks on a branch of their own -----------------------------------------
+
+from language_switch import ZH_NOTEBOOK_BRANCH as NOTEBOOK_BRANCH  # noqa: E402 (the Colab buttons open it)
+
+
+def _git(repo: Path, *args: str, env: dict | None = None, stdin: str | None = None) -> str:
+    import os
+    import subprocess
+
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, input=stdin,
+                            env={**os.environ, **(env or {})})
+    if result.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def notebook_branch(repo: Path = ROOT, generated: Path = ZH_NOTEBOOKS, branch: str = NOTEBOOK_BRANCH) -> str:
+    """Commit the Chinese notebooks onto `branch`: the tree of HEAD with every book/*.ipynb replaced
+    by its Chinese version from `generated` (run `notebooks` first), so that a Chinese notebook on
+    Colab finds its images and data where the English one does. The work tree and the current
+    branch are not touched. The branch advances only when the notebooks change. Returns its commit.
+    Colab opens only what is on GitHub: push the branch when publishing (see the README)."""
+    import tempfile
+
+    head = _git(repo, "rev-parse", "HEAD")
+    with tempfile.TemporaryDirectory() as scratch:
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        _git(repo, "read-tree", head, env=index)
+        for notebook in sorted((generated / "book").glob("*.ipynb")):
+            path = f"book/{notebook.name}"
+            blob = _git(repo, "hash-object", "-w", "--path", path, str(notebook))
+            _git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
+        tree = _git(repo, "write-tree", env=index)
+    try:
+        parent = _git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+    except RuntimeError:
+        parent = ""
+    if parent and _git(repo, "rev-parse", f"{parent}^{{tree}}") == tree:
+        return parent
+    who = {"GIT_AUTHOR_NAME": "backprop-book", "GIT_AUTHOR_EMAIL": "book@localhost",
+           "GIT_COMMITTER_NAME": "backprop-book", "GIT_COMMITTER_EMAIL": "book@localhost"}
+    message = f"The Chinese notebooks (tools/i18n.py notebooks) of {head[:12]}, for Colab"
+    commit = _git(repo, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, env=who)
+    _git(repo, "update-ref", f"refs/heads/{branch}", commit)
+    return commit
+
+
 # --- Glossary: one source, both editions ----------------------------------------------------------
 
 GLOSSARY_HEAD_EN = """\
@@ -407,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command",
-                        choices=["extract", "update", "coverage", "glossary", "notebooks", "build"])
+                        choices=["extract", "update", "coverage", "glossary", "notebooks", "build",
+                                 "colab-branch"])
     args = parser.parse_args(argv)
     if args.command == "extract":
         extract()
@@ -421,6 +470,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"i18n: {len(notebooks())} Chinese notebooks in {ZH_NOTEBOOKS.relative_to(ROOT)}/")
     elif args.command == "build":
         return build()
+    elif args.command == "colab-branch":
+        notebooks()
+        commit = notebook_branch()
+        print(f"i18n: the Chinese notebooks are on branch {NOTEBOOK_BRANCH} ({commit[:12]}); publish them "
+              f"with `git push origin {NOTEBOOK_BRANCH}` (the Chinese edition's Colab buttons open it)")
     return 0
 
 
