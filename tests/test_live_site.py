@@ -110,6 +110,34 @@ def test_exercise_set_runs_top_to_bottom_in_the_browser(session, base_url, name)
         run.page.close()
 
 
+def test_a_chinese_exercise_set_runs_and_checks_in_chinese(session, base_url):
+    """The Chinese edition's exercise link opens the Chinese set, whose checks answer in Chinese."""
+    from backprop_checks import load_test_file
+    from backprop_checks.checks import CASES_PASSED_OF, load_translated_tests
+    from backprop_checks.i18n import tr
+
+    cases = len(load_test_file(load_translated_tests("ch01-neurons", "zh_CN")["q2"]).cases)
+    run = _run(session, base_url, "zh_CN/book/exercise-sets.html", "exercises-zh-ch01-neurons",
+               selector='a.live-link[href$="zh_CN/exercises/ch01-neurons.ipynb"]')
+    try:
+        assert run.problems == [], f"the Chinese ch01-neurons in the live book: {run.problems}"
+        answer = live_browser.find_cell(run.page, "def sigmoid(z):")
+        wrong = "def sigmoid(z):\n    return z\n"
+        right = "import numpy as np\n\ndef sigmoid(z):\n    return 0.5 * (1 + np.tanh(0.5 * np.asarray(z)))\n"
+        results = []
+        for source in (wrong, right):
+            live_browser.set_source(run.page, answer, source)
+            live_browser.run_cells(run.page, answer, 2)
+            results.append(live_browser.output_text(run.page, answer + 1))
+        failed = tr(CASES_PASSED_OF, "zh_CN", question="q2", passed=0, cases=cases)
+        passed = tr(CASES_PASSED_OF, "zh_CN", question="q2", passed=cases, cases=cases)
+        assert re.search("[\u4e00-\u9fff]", failed) and failed in results[0], (failed, results[0])
+        assert tr("✘ FAILED", "zh_CN") in results[0], results[0]
+        assert passed in results[1], (passed, results[1])
+    finally:
+        run.page.close()
+
+
 def test_a_learners_edit_survives_a_reload_and_deleting_it_brings_back_the_books_version(session, base_url):
     """What the book tells readers: work is kept in the browser; delete your copy to get a fresh one."""
     url = base_url + "lite/notebooks/index.html?path=exercises/ch02-chain-rule.ipynb"
