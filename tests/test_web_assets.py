@@ -166,3 +166,25 @@ def test_pages_lose_the_cdn_stylesheet_of_matplotlib_sliders_and_doubled_scripts
     assert "bootstrapcdn" in JS_INCLUDE and "bootstrapcdn" not in context["body"]
     assert "<p>before</p>" in context["body"] and "function Animation" in context["body"]
     assert context["script_files"] == [first, other]
+
+
+def test_every_pinned_asset_goes_through_one_downloader_that_reports_a_missing_network(monkeypatch):
+    """The font, axe-core and the live book's npm packages use this module's downloader, whose "no
+    network" is a ConnectionError: each caller that goes on without the network recognises it."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import build_live_site
+    import npm_assets
+
+    assert npm_assets._download is build_live_site._download is sys.modules["fetch_web_assets"]._download
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", "http://127.0.0.1:9")  # a closed port: nobody answers
+    with pytest.raises(ConnectionError):
+        web_assets._download(web_assets.tarball_url("mathjax", "3.2.2"), attempts=1, timeout=2)
+    once = lambda url, timeout=2: web_assets._download(url, attempts=1, timeout=timeout)  # noqa: E731
+    monkeypatch.setattr(build_live_site, "_download", once)
+    with pytest.raises(build_live_site.Unreachable, match="npm registry"):
+        build_live_site._npm_tarball("pyodide", "0.27.7")
+    monkeypatch.setattr(npm_assets, "_download", once)
+    package = npm_assets.NpmPackage("axe-core", "0.0.0-test", "sha512-x", "package/axe.min.js")
+    monkeypatch.setattr(npm_assets, "CACHE", Path("/nonexistent-cache"))
+    with pytest.raises(OSError):
+        npm_assets.fetch(package)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -43,7 +42,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_web_assets import REGISTRY, _download  # noqa: E402  (one downloader for every asset)
+from fetch_web_assets import _download, tarball_url  # noqa: E402  (one downloader for every asset)
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".live_assets"
@@ -114,9 +113,8 @@ def cached(name: str, expected: str, fetch) -> bytes:
 
 
 def _npm_tarball(name: str, version: str) -> bytes:
-    registry = os.environ.get("NPM_CONFIG_REGISTRY", REGISTRY).rstrip("/")
     try:
-        return _download(f"{registry}/{name}/-/{name}-{version}.tgz")
+        return _download(tarball_url(name, version))
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         raise Unreachable(f"the npm registry ({error})") from error
 

@@ -50,6 +50,12 @@ MANIFEST = "manifest.json"
 REGISTRY = "https://registry.npmjs.org"
 
 
+def tarball_url(name: str, version: str) -> str:
+    """Where the registry ($NPM_CONFIG_REGISTRY, else npm's) serves a package's tarball."""
+    registry = os.environ.get("NPM_CONFIG_REGISTRY", REGISTRY).rstrip("/")
+    return f"{registry}/{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+
+
 @dataclass(frozen=True)
 class Package:
     """One npm package: where its files go inside .web_assets/ and which of them to keep."""
@@ -63,9 +69,7 @@ class Package:
 
     @property
     def tarball_url(self) -> str:
-        registry = os.environ.get("NPM_CONFIG_REGISTRY", REGISTRY).rstrip("/")
-        basename = self.name.rsplit("/", 1)[-1]
-        return f"{registry}/{self.name}/-/{basename}-{self.version}.tgz"
+        return tarball_url(self.name, self.version)
 
     def keeps(self, relative: str) -> bool:
         return any(relative == k or (k.endswith("/") and relative.startswith(k)) for k in self.keep)
@@ -124,8 +128,10 @@ def _wanted(package: Package, member: tarfile.TarInfo) -> str | None:
     return relative if package.keeps(relative) or font else None
 
 
-class RegistryUnreachable(Exception):
-    """The registry could not be reached: the one failure after which the build may go on (with CDNs)."""
+class RegistryUnreachable(ConnectionError):
+    """The registry could not be reached: the one failure after which the build may go on (with CDNs).
+    A ConnectionError, so that every caller that tolerates a missing network (the live book, the
+    font and axe-core of tools/npm_assets.py) recognises it."""
 
 
 class IntegrityError(ValueError):

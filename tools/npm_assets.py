@@ -10,21 +10,19 @@ committed: a second call finds the files there and downloads nothing.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
-import os
 import sys
 import tarfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# One downloader for every pinned asset of the book: retries, and a clear line between "no network"
+# (RegistryUnreachable, an OSError) and "the registry answered wrongly" (HTTPError, IntegrityError).
+from fetch_web_assets import _check_integrity, _download, tarball_url  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".build_assets"
-REGISTRY = "https://registry.npmjs.org"
 
 
 @dataclass(frozen=True)
@@ -40,8 +38,7 @@ class NpmPackage:
 
     @property
     def tarball_url(self) -> str:
-        registry = os.environ.get("NPM_CONFIG_REGISTRY", REGISTRY).rstrip("/")
-        return f"{registry}/{self.name}/-/{self.name.rsplit('/', 1)[-1]}-{self.version}.tgz"
+        return tarball_url(self.name, self.version)
 
 
 # axe-core: the accessibility rules run by tests/test_accessibility.py.
@@ -58,31 +55,16 @@ NOTO_SANS_SC = NpmPackage(
 PACKAGES = (AXE_CORE, NOTO_SANS_SC)
 
 
-def _download(url: str, attempts: int = 3, timeout: float = 120) -> bytes:
-    for attempt in range(1, attempts + 1):
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                return response.read()
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            if attempt == attempts or (isinstance(error, urllib.error.HTTPError) and error.code == 404):
-                raise
-            time.sleep(2 * attempt)
-    raise AssertionError("unreachable")
-
-
 def fetch(package: NpmPackage) -> Path:
     """The folder holding the package's kept files (below `package/`), downloading them if needed.
 
-    Raises OSError without a network, ValueError when the tarball does not match its digest."""
+    Raises OSError without a network (RegistryUnreachable) or when the registry refuses (HTTPError),
+    ValueError when the tarball does not match its digest (IntegrityError)."""
     done = package.folder / ".complete"
     if done.is_file():
         return package.folder
-    data = _download(package.tarball_url)
-    algorithm, _, expected = package.integrity.partition("-")
-    actual = base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
-    if actual != expected:
-        raise ValueError(f"{package.name}@{package.version}: {algorithm} digest {actual} does not "
-                         f"match the pinned {expected}")
+    data = _download(package.tarball_url, timeout=120)
+    _check_integrity(data, package.integrity, f"{package.name}@{package.version}")
     kept = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member in tar.getmembers():
