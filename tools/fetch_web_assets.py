@@ -33,7 +33,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import sys
 import tarfile
@@ -281,16 +280,7 @@ def _use_local_assets_or_cdn(app, config) -> None:
                     "(%s/ -> _static/)", ASSETS.name)
 
 
-# matplotlib's Animation.to_jshtml() (the precomputed sliders) links Font Awesome 4 from a CDN
-# for its player buttons. The theme already ships Font Awesome 6, which draws those icons
-# (`fa fa-play` ...), so the link only costs a failed request offline: drop it.
-JSHTML_FONT_AWESOME = re.compile(
-    r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*">\s*')
-
-
-def _page_without_network_leftovers(app, pagename, templatename, context, doctree) -> None:
-    if "body" in context:
-        context["body"] = JSHTML_FONT_AWESOME.sub("", context["body"])
+def _page_without_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
     # Sphinx 7 lists an inline script that an extension adds after the builder started twice
     # (once with filename None, once with ""); sphinx-thebe's `const THEBE_JS_URL = ...` then
     # throws "Identifier has already been declared" on every page. Keep the first of each.
@@ -309,7 +299,7 @@ def setup(app) -> dict:
     # with the cached environment, so switching between local and CDN assets re-renders every page.
     app.add_config_value("web_assets", "", "html")
     app.connect("config-inited", _use_local_assets_or_cdn, priority=100)
-    app.connect("html-page-context", _page_without_network_leftovers)
+    app.connect("html-page-context", _page_without_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
