@@ -205,6 +205,27 @@ def test_lr_range_test_rises_then_stops_when_the_loss_explodes():
     assert np.all(np.diff(lrs) > 0) and np.all(np.isfinite(losses))
 
 
+def test_lr_range_test_shuffles_every_pass_over_the_data_anew(monkeypatch):
+    """An integer seed seeds one generator for the whole test: the second pass over the data is in a
+    new order, not the first pass again (it was, when each pass re-seeded from the integer)."""
+    import backprop.data
+
+    orders, real = [], backprop.data.batches
+
+    def recording(X, y, batch_size, **options):
+        orders.append([])
+        for xb, yb in real(X, y, batch_size, **options):
+            orders[-1] += xb[:, 0].tolist()
+            yield xb, yb
+
+    monkeypatch.setattr(backprop.data, "batches", recording)
+    X, y = np.arange(16.0).reshape(16, 1), np.zeros((16, 1))
+    lr_range_test(bp.Sequential(bp.Linear(1, 1, rng=0)), bp.MSELoss(), lambda ps: bp.SGD(ps, lr=1e-5), X, y,
+                  lr_min=1e-6, lr_max=1e-5, steps=8, batch_size=4, rng=0, stop_factor=1e9)
+    assert len(orders) == 2 and sorted(orders[0]) == sorted(orders[1]) == X[:, 0].tolist()
+    assert orders[0] != orders[1]
+
+
 def test_steps_to_tolerance_finds_the_first_close_point_or_none():
     from backprop.optim import steps_to_tolerance
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .init import RNG
+from .init import RNG, make_rng
 from .layers import Parameter
 
 
@@ -341,7 +341,8 @@ def lr_range_test(model, loss, make_optimizer: Callable[[list[Parameter]], Optim
 
     optimizer = make_optimizer(model.parameters())
     rates = np.geomspace(lr_min, lr_max, steps)
-    stream = _endless(lambda: batches(X, y, batch_size, rng=rng))
+    generator = make_rng(rng)  # one generator for the run: every pass over the data in a new order
+    stream = _endless(lambda: batches(X, y, batch_size, rng=generator))
     lrs, losses, best = [], [], math.inf
     with np.errstate(over="ignore", invalid="ignore"):
         for lr, (xb, yb) in zip(rates, stream, strict=False):
