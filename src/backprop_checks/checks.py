@@ -317,15 +317,14 @@ class Solution:
     note: str = ""
     language: str = "en"
 
-    def _title(self) -> str:
-        return tr("Worked solution of {question}", self.language, question=self.question)
-
     def __repr__(self) -> str:
-        return "\n".join(filter(None, [f"{self._title()}:", self.note, "", self.code]))
+        title = tr("Worked solution of {question}:", self.language, question=self.question)
+        return "\n".join(filter(None, [title, self.note, "", self.code]))
 
     def _repr_html_(self) -> str:
         note = f"<p>{_html(self.note)}</p>" if self.note else ""
-        return (f"<div><p><strong>{html.escape(self._title())}</strong></p>{note}"
+        title = tr("Worked solution of {question}", self.language, question=self.question)
+        return (f"<div><p><strong>{html.escape(title)}</strong></p>{note}"
                 f"<pre><code>{html.escape(self.code)}</code></pre></div>")
 
 
