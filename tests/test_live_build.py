@@ -93,6 +93,20 @@ def test_every_chapter_and_exercise_set_is_in_the_file_browser(site):
                json.loads((site / "api" / "contents" / "exercises" / "all.json").read_text())["content"]}
     wanted = {str(p.relative_to(ROOT)) for pattern in live.NOTEBOOKS for p in ROOT.glob(pattern)}
     assert wanted <= listed, sorted(wanted - listed)
+    # the Chinese exercise sets, beside the Chinese chapters in zh_CN/
+    contents = site / "api" / "contents" / "zh_CN" / "exercises" / "all.json"
+    chinese = {item["name"] for item in json.loads(contents.read_text())["content"]}
+    assert {p.name for p in (ROOT / "exercises" / "zh_CN").glob("*.ipynb")} <= chinese
+
+
+def test_the_book_wheel_carries_the_chinese_checks(site):
+    import zipfile
+
+    wheel = next((site / "pypi").glob("backprop_book-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "backprop_checks/sets/zh_CN/checks.json" in names
+    sets = {f"backprop_checks/sets/zh_CN/{p.stem}.json" for p in (ROOT / "exercises").glob("*.ipynb")}
+    assert sets <= names
 
 
 def test_the_sites_own_package_index_has_the_book_and_its_widgets(site):
