@@ -200,7 +200,7 @@ class CheckReport:
             lines.append(f"  {self.problem}")
         for case in self.cases:
             mark = self._tr("✔ passed") if case.passed else self._tr("✘ FAILED")
-            lines.append(f"  {mark}: {case.description}")
+            lines.append("  " + self._tr(MARKED, mark=mark, description=case.description))
             if case.detail:
                 lines.append(f"      {case.detail}")
         if not self.passed and not self.problem:
@@ -217,7 +217,7 @@ class CheckReport:
         for case in self.cases:
             mark = (f"<span style='color:#1b7f3b'>{self._tr('✔ passed')}</span>" if case.passed
                     else f"<span style='color:#b3261e'>{self._tr('✘ failed')}</span>")
-            parts.append(f"<li>{mark}: {_html(case.description)}")
+            parts.append(f"<li>{self._tr(MARKED, mark=mark, description=_html(case.description))}")
             if case.detail:
                 parts.append(f"<br><span style='margin-left:1.6em; display:inline-block; "
                              f"white-space:pre-wrap'>{_html(case.detail)}</span>")
@@ -229,6 +229,7 @@ class CheckReport:
         return "".join(parts) + "</div>"
 
 
+MARKED = N_("{mark}: {description}")  # "✔ passed: the derivative of x**3 at x = 2 is 12"
 CASES_PASSED = N_("{passed} of {cases} test cases passed")
 CASES_PASSED_OF = N_("{question}: {passed} of {cases} test cases passed")
 
