@@ -263,6 +263,27 @@ def test_chinese_launch_buttons_open_chinese_notebooks():
     assert download.read_bytes() == (i18n.ZH_NOTEBOOKS / "book" / download.name).read_bytes()
 
 
+def test_no_translated_message_is_shown_in_english_on_its_chinese_page():
+    """Sphinx keeps the English when a translation does not parse as the same kind of node (a table
+    cell "1. 神经元…" parses as a list: write "1\\. 神经元…"). A plain message of four words or more
+    that has a translation must not appear word for word on its Chinese page (code aside)."""
+    _built()
+    import html as html_module
+
+    shown_in_english = []
+    for po_path in sorted((i18n.CATALOGS / "book").glob("*.po")):
+        page = ZH_SITE / "book" / f"{po_path.stem}.html"
+        markup = re.sub(r"<(pre|code|script|style)\b.*?</\1>", " ", page.read_text(encoding="utf-8"),
+                        flags=re.S)
+        text = " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+        for message in i18n._read_po(po_path):
+            plain = " ".join(message.id.split())
+            if (message.string and message.string != message.id and len(plain.split()) >= 4
+                    and not re.search(r"[`$*{}<>\[\]_\\]", plain) and plain in text):
+                shown_in_english.append(f"{po_path.stem}: {plain[:70]!r}")
+    assert not shown_in_english, "\n".join(shown_in_english)
+
+
 def test_chinese_exercise_links_open_the_chinese_exercise_sets():
     _built()
     html = (ZH_SITE / "book" / "exercise-sets.html").read_text(encoding="utf-8")
