@@ -224,21 +224,17 @@ def stage(core: dict[str, bytes], lock: dict, wanted: dict[str, dict], wheels: d
     book_wheel(pypi)
 
     files = STAGING / "files"
-    for pattern in NOTEBOOKS:
-        for notebook in sorted(ROOT.glob(pattern)):
-            target = files / notebook.relative_to(ROOT)
+    # (folder, pattern, into): the English notebooks as they are in the repository; the Chinese
+    # edition's in zh_CN/: its chapters (tools/i18n.py, run by `make book` before this) and its
+    # exercise sets (committed in exercises/zh_CN/ by tools/exercise_i18n.py).
+    copies = [(ROOT, pattern, files) for pattern in NOTEBOOKS] + [
+        (ROOT / "_build" / "zh_notebooks", "book/*.ipynb", files / "zh_CN"),
+        (ROOT / "exercises" / "zh_CN", "*.ipynb", files / "zh_CN" / "exercises")]
+    for folder, pattern, into in copies:
+        for notebook in sorted(folder.glob(pattern)):
+            target = into / notebook.relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(notebook, target)
-    # The Chinese edition's notebooks (tools/i18n.py, run by `make book` before this), as zh_CN/book/...
-    for notebook in sorted((ROOT / "_build" / "zh_notebooks").glob("book/*.ipynb")):
-        target = files / "zh_CN" / notebook.relative_to(ROOT / "_build" / "zh_notebooks")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, target)
-    # ... and its exercise sets (committed in exercises/zh_CN/, tools/exercise_i18n.py) as zh_CN/exercises/
-    for notebook in sorted((ROOT / "exercises" / "zh_CN").glob("*.ipynb")):
-        target = files / "zh_CN" / "exercises" / notebook.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, target)
     (files / "README.md").write_text(READER_NOTE)
 
     shutil.copyfile(ROOT / "tools" / "live_site" / "jupyter-lite.json", STAGING / "jupyter-lite.json")

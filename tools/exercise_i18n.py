@@ -7,7 +7,7 @@ gettext catalogs, one per set, in `locales/zh_CN/LC_MESSAGES/exercises/`:
   strings of its public tests: each case's description (its docstring) and each message it can fail
   with. A message written as an f-string is one template, e.g. `{what} returned shape {got.shape}`:
   the translation keeps every `{…}` field and may move it.
-- `checks.po` holds the sentences of `backprop_checks` itself (`tr(...)`/`N_(...)` in its code):
+- `checks.po` holds the sentences of `backprop_checks` itself (`tr("...")`/`N_("...")` in its code):
   "2 of 3 test cases passed", "expected …, got …", the time limit, the score table.
 
 `build` (run by `make exercises`) writes, from the committed English sets and the catalogs:
@@ -37,6 +37,8 @@ import re
 import string
 import sys
 from pathlib import Path
+
+from backprop_checks import SETUP_FIRST
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import i18n  # noqa: E402
@@ -192,17 +194,15 @@ def masked(source: str) -> str:
 
 # --- The checks' own sentences -------------------------------------------------------------------
 
-def checks_messages() -> list[tuple[str, str]]:
-    """(message, where) of every tr("…"), N_("…") and self._tr("…") in backprop_checks."""
+def checks_messages() -> list[tuple[str, str, int]]:
+    """(message, file, line) of every tr("…") and N_("…") in backprop_checks."""
     found = []
     for path in CHECKS_SOURCES:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None) if isinstance(
-                node, ast.Call) else None
-            if (name in ("tr", "N_", "_tr") and node.args and isinstance(node.args[0], ast.Constant)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("tr", "N_") and node.args and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)):
-                found.append((node.args[0].value, f"src/backprop_checks/{path.name}:{node.lineno}"))
+                found.append((node.args[0].value, f"src/backprop_checks/{path.name}", node.lineno))
     return found
 
 
@@ -214,9 +214,8 @@ def template_catalog(name: str):
 
     catalog = Catalog(locale=None, project="Backpropagation from Scratch", fuzzy=False)
     if name == "checks":
-        for message, where in checks_messages():
-            path, line = where.rsplit(":", 1)
-            catalog.add(message, locations=[(path, int(line))], auto_comments=["a sentence of the checks"])
+        for message, path, line in checks_messages():
+            catalog.add(message, locations=[(path, line)], auto_comments=["a sentence of the checks"])
         return catalog
     notebook = json.loads((EXERCISES / f"{name}.ipynb").read_text(encoding="utf-8"))
     for index, cell in enumerate(notebook["cells"]):
@@ -225,22 +224,15 @@ def template_catalog(name: str):
                 catalog.add(message, locations=[(f"exercises/{name}.ipynb", index)])
     data = json.loads((SETS / f"{name}.json").read_text(encoding="utf-8"))
     for question, content in data["questions"].items():
-        for node, message in visible_strings(ast.parse(content["tests"])):
-            kind = "a test case's description" if _is_docstring(content["tests"], node) else "a check message"
+        tree = ast.parse(content["tests"])
+        docstrings = {id(function.body[0].value) for function in ast.walk(tree)
+                      if isinstance(function, ast.FunctionDef) and ast.get_docstring(function) is not None}
+        for node, message in visible_strings(tree):
+            kind = "a test case's description" if id(node) in docstrings else "a check message"
             comment = kind + (": keep every {…} field" if "{" in message else "")
             catalog.add(message, locations=[(f"tests/{name}/{question}", node.lineno)],
                         auto_comments=[comment])
     return catalog
-
-
-def _is_docstring(source: str, node: ast.AST) -> bool:
-    for function in ast.walk(ast.parse(source)):
-        if isinstance(function, ast.FunctionDef) and function.body:
-            first = function.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and \
-                    first.value.lineno == node.lineno and first.value.col_offset == node.col_offset:
-                return True
-    return False
 
 
 def catalog_names() -> list[str]:
@@ -250,20 +242,7 @@ def catalog_names() -> list[str]:
 def update() -> None:
     """Merge the current English messages into the catalogs: new ones empty, changed ones fuzzy."""
     for name in catalog_names():
-        template = template_catalog(name)
-        path = CATALOGS / f"{name}.po"
-        if path.exists():
-            catalog = i18n._read_po(path)
-            created = catalog.creation_date  # a header that changes on every run would only conflict
-            catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
-            catalog.creation_date = created
-            catalog.obsolete.clear()
-        else:
-            catalog = copy.deepcopy(template)
-            catalog.locale = LANGUAGE
-        catalog.project = "Backpropagation from Scratch"
-        catalog.fuzzy = False
-        i18n._write_po(path, catalog)
+        i18n.merge(template_catalog(name), CATALOGS / f"{name}.po")
     for path in sorted(CATALOGS.glob("*.po")):
         if path.stem not in catalog_names():
             print(f"i18n: {path.relative_to(ROOT)} has no exercise set any more: removed")
@@ -280,13 +259,6 @@ def table(name: str) -> dict[str, str]:
 
 # --- Build ---------------------------------------------------------------------------------------
 
-def setup_first() -> str:
-    sys.path.insert(0, str(ROOT / "src"))
-    from backprop_checks import SETUP_FIRST
-
-    return SETUP_FIRST
-
-
 def translate_notebook(name: str, messages: dict[str, str], checks: dict[str, str],
                        notebook: dict | None = None) -> dict:
     """The Chinese twin of a student notebook of set `name` (by default the committed blank one;
@@ -294,8 +266,7 @@ def translate_notebook(name: str, messages: dict[str, str], checks: dict[str, st
     if notebook is None:
         notebook = json.loads((EXERCISES / f"{name}.ipynb").read_text(encoding="utf-8"))
     notebook = copy.deepcopy(notebook)
-    english_setup_first = setup_first()
-    chinese_setup_first = checks.get(english_setup_first, english_setup_first)
+    chinese_setup_first = checks.get(SETUP_FIRST, SETUP_FIRST)
     constructor = re.compile(rf'Checks\("{re.escape(name)}"(.*?)\)')
     found_constructor = False
     for cell in notebook["cells"]:
@@ -306,7 +277,7 @@ def translate_notebook(name: str, messages: dict[str, str], checks: dict[str, st
             if constructor.search(text):
                 text = constructor.sub(lambda m: f'Checks("{name}"{m.group(1)}, language="{LANGUAGE}")', text)
                 found_constructor = True
-            text = text.replace(f"print({english_setup_first!r})", f"print({chinese_setup_first!r})")
+            text = text.replace(f"print({SETUP_FIRST!r})", f"print({chinese_setup_first!r})")
         cell["source"] = text.splitlines(keepends=True)
     if not found_constructor:
         raise ValueError(f'exercises/{name}.ipynb has no setup cell with Checks("{name}")')

@@ -115,6 +115,23 @@ def _write_po(path: Path, catalog) -> None:
         write_po(f, catalog, width=0, omit_header=False, include_previous=True, sort_output=False)
 
 
+def merge(template, po_path: Path) -> None:
+    """Bring the catalog at `po_path` in step with `template` (its English messages): new messages
+    added empty, changed ones fuzzy (the old translation kept as a suggestion), removed ones dropped."""
+    if po_path.exists():
+        catalog = _read_po(po_path)
+        created = catalog.creation_date  # a header date that changed on every run would only conflict
+        catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
+        catalog.creation_date = created
+        catalog.obsolete.clear()  # git keeps the history; obsolete entries only confuse
+    else:
+        catalog = copy.deepcopy(template)
+        catalog.locale = LANGUAGE
+    catalog.project = "Backpropagation from Scratch"
+    catalog.fuzzy = False
+    _write_po(po_path, catalog)
+
+
 def update() -> None:
     """Re-extract and merge: new messages added empty, changed ones fuzzy, removed ones dropped."""
     extract()
@@ -122,18 +139,7 @@ def update() -> None:
     for template_path in sorted(GETTEXT_OUT.rglob("*.pot")):
         relative = template_path.relative_to(GETTEXT_OUT).with_suffix(".po")
         seen.add(relative)
-        template = _read_po(template_path)
-        po_path = CATALOGS / relative
-        if po_path.exists():
-            catalog = _read_po(po_path)
-            catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
-            catalog.obsolete.clear()  # git keeps the history; obsolete entries only confuse
-        else:
-            catalog = copy.deepcopy(template)
-            catalog.locale = LANGUAGE
-        catalog.project = "Backpropagation from Scratch"
-        catalog.fuzzy = False
-        _write_po(po_path, catalog)
+        merge(_read_po(template_path), CATALOGS / relative)
     for po_path in sorted((CATALOGS / "book").rglob("*.po")):
         if po_path.relative_to(CATALOGS) not in seen:
             print(f"i18n: {po_path.relative_to(ROOT)} has no page any more: removed")
@@ -303,11 +309,11 @@ def notebooks(into: Path = ZH_NOTEBOOKS) -> list[Path]:
 from language_switch import ZH_NOTEBOOK_BRANCH as NOTEBOOK_BRANCH  # noqa: E402 (the Colab buttons open it)
 
 
-def _git(repo: Path, *args: str, env: dict | None = None, stdin: str | None = None) -> str:
+def _git(repo: Path, *args: str, env: dict | None = None) -> str:
     import os
     import subprocess
 
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, input=stdin,
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
                             env={**os.environ, **(env or {})})
     if result.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed: {result.stderr.strip()}")

@@ -21,7 +21,6 @@ The exercise-set links in the text (download and live book) open the Chinese exe
 from __future__ import annotations
 
 import posixpath
-from posixpath import relpath
 
 ZH = "zh_CN"
 ZH_NOTEBOOK_BRANCH = "zh_CN-notebooks"
@@ -37,7 +36,7 @@ def switch_target(pagename: str, chinese: bool) -> str:
     """The other edition's copy of `pagename`, relative to this page."""
     here = pagename.rsplit("/", 1)[0] if "/" in pagename else ""
     other = f"../{pagename}.html" if chinese else f"{ZH}/{pagename}.html"
-    return relpath(other, here or ".")
+    return posixpath.relpath(other, here or ".")
 
 
 def _localise_launch_buttons(buttons: list, pagename: str) -> None:

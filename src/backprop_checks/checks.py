@@ -185,26 +185,24 @@ class CheckReport:
     def passed(self) -> bool:
         return not self.problem and all(case.passed for case in self.cases)
 
-    def _tr(self, template: str, **fields: object) -> str:
-        return tr(template, self.language, **fields)
-
     def headline(self) -> str:
         if self.problem:
-            return self._tr("{question}: could not be checked", question=self.question)
+            return tr("{question}: could not be checked", self.language, question=self.question)
         passed = sum(case.passed for case in self.cases)
-        return self._tr(CASES_PASSED_OF, question=self.question, passed=passed, cases=len(self.cases))
+        return tr(CASES_PASSED_OF, self.language, question=self.question, passed=passed,
+                  cases=len(self.cases))
 
     def __repr__(self) -> str:
         lines = [self.headline()]
         if self.problem:
             lines.append(f"  {self.problem}")
         for case in self.cases:
-            mark = self._tr("✔ passed") if case.passed else self._tr("✘ FAILED")
-            lines.append("  " + self._tr(MARKED, mark=mark, description=case.description))
+            mark = tr("✔ passed", self.language) if case.passed else tr("✘ FAILED", self.language)
+            lines.append("  " + tr(MARKED, self.language, mark=mark, description=case.description))
             if case.detail:
                 lines.append(f"      {case.detail}")
         if not self.passed and not self.problem:
-            lines.append("  " + self._tr("Stuck? Open the hint under the question."))
+            lines.append("  " + tr("Stuck? Open the hint under the question.", self.language))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -215,16 +213,16 @@ class CheckReport:
             parts.append(f"<p style='margin:0.2em 0'>{_html(self.problem)}</p>")
         parts.append("<ul style='margin:0.2em 0; list-style:none; padding-left:0.5em'>")
         for case in self.cases:
-            mark = (f"<span style='color:#1b7f3b'>{self._tr('✔ passed')}</span>" if case.passed
-                    else f"<span style='color:#b3261e'>{self._tr('✘ failed')}</span>")
-            parts.append(f"<li>{self._tr(MARKED, mark=mark, description=_html(case.description))}")
+            mark = (f"<span style='color:#1b7f3b'>{tr('✔ passed', self.language)}</span>" if case.passed
+                    else f"<span style='color:#b3261e'>{tr('✘ failed', self.language)}</span>")
+            parts.append(f"<li>{tr(MARKED, self.language, mark=mark, description=_html(case.description))}")
             if case.detail:
                 parts.append(f"<br><span style='margin-left:1.6em; display:inline-block; "
                              f"white-space:pre-wrap'>{_html(case.detail)}</span>")
             parts.append("</li>")
         parts.append("</ul>")
         if not self.passed and not self.problem:
-            stuck = self._tr("Stuck? Open the <em>Hint</em> under the question.")
+            stuck = tr("Stuck? Open the <em>Hint</em> under the question.", self.language)
             parts.append(f"<p style='margin:0.2em 0'>{stuck}</p>")
         return "".join(parts) + "</div>"
 
