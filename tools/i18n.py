@@ -247,6 +247,12 @@ def translate_markdown(text: str, table: dict[str, str]) -> str:
             if row is not None:
                 cell = token.content.strip()
                 lines[row] = lines[row].replace(f"| {cell} |", f"| {table[cell]} |", 1)
+        elif token.type in ("math_block", "math_block_label") and token.map and token.content in table:
+            # display math: its words (\text{...}) are translated too; the message is the LaTeX
+            start, end = token.map
+            block = "\n".join(lines[start:end])
+            if token.content in block:
+                edits.append((start, end, block.replace(token.content, table[token.content], 1).split("\n")))
         elif token.type in ("fence", "colon_fence") and token.info.startswith("{") and token.map:
             start, end = token.map
             body = token.content.split("\n")

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import posixpath
 
+from docutils import nodes, transforms
+from sphinx import addnodes
+
 ZH = "zh_CN"
 ZH_NOTEBOOK_BRANCH = "zh_CN-notebooks"
 LIVE_LABEL_ZH = "在浏览器中运行"
@@ -60,25 +63,49 @@ def _localise_launch_buttons(buttons: list, pagename: str) -> None:
             button["url"] = f"{head}/blob/{ZH_NOTEBOOK_BRANCH}/{notebook}"
 
 
-def _translate_what_sphinx_does_not(app, doctree) -> None:
-    """Two kinds of text that Sphinx's own translation misses, from the page's catalog:
-    - the part captions of the sidebar (Part I — Foundations, ...), which sphinx-external-toc adds
-      from _toc.yml after Sphinx has translated the page;
-    - the figures' alt texts (code-cell metadata, read by MyST-NB), which Sphinx never extracts;
-      tools/i18n.py adds them to the catalogs."""
+def _page_catalog(app):
+    """The Chinese catalog of the page being read; None in the English edition or without one."""
     if not is_chinese(app):
-        return
+        return None
     from os import path
 
-    from docutils import nodes
-    from sphinx import addnodes
     from sphinx.locale import init as init_locale
     from sphinx.util.i18n import docname_to_domain
 
     domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
     dirs = [path.join(app.srcdir, d) for d in app.config.locale_dirs]
     catalog, found = init_locale(dirs, app.config.language, domain, namespace="language_switch")
-    if not found:
+    return catalog if found else None
+
+
+class ChineseDisplayMath(transforms.Transform):
+    """Sphinx translates a display-math block by parsing "::" and the translation as a
+    reStructuredText literal block; MyST reads that as the text "::", and the equation comes out
+    empty (`\\[::\\]`). So the Chinese edition puts each display-math block's translation in place
+    itself, just before Sphinx's Locale transform (priority 20), which then has nothing left to do."""
+
+    default_priority = 19
+
+    def apply(self) -> None:
+        catalog = _page_catalog(self.document.settings.env.app)
+        if catalog is None:
+            return
+        for node in self.document.findall(nodes.math_block):
+            english = node.rawsource or node.astext()
+            chinese = catalog.gettext(english)
+            if chinese != english:
+                node[:] = [nodes.Text(chinese)]
+                node.rawsource = chinese
+
+
+def _translate_what_sphinx_does_not(app, doctree) -> None:
+    """Two kinds of text that Sphinx's own translation misses, from the page's catalog:
+    - the part captions of the sidebar (Part I — Foundations, ...), which sphinx-external-toc adds
+      from _toc.yml after Sphinx has translated the page;
+    - the figures' alt texts (code-cell metadata, read by MyST-NB), which Sphinx never extracts;
+      tools/i18n.py adds them to the catalogs."""
+    catalog = _page_catalog(app)
+    if catalog is None:
         return
     for node in doctree.findall(addnodes.toctree):
         if node.get("caption"):
@@ -94,8 +121,6 @@ def _chinese_exercise_downloads(app, doctree) -> None:
     if not is_chinese(app):
         return
     from os import path
-
-    from sphinx import addnodes
 
     for node in doctree.findall(addnodes.download_reference):
         target = node.get("reftarget", "")
@@ -133,6 +158,7 @@ def _add_switch(app, pagename, templatename, context, doctree) -> None:
 def setup(app) -> dict:
     # After sphinx-book-theme's launch buttons (priority 500) and tools/live_button.py (900).
     app.connect("html-page-context", _add_switch, priority=950)
+    app.add_transform(ChineseDisplayMath)
     app.connect("doctree-read", _translate_what_sphinx_does_not)
     app.connect("doctree-read", _chinese_exercise_downloads, priority=100)  # before Sphinx's (500)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
